@@ -1,0 +1,1 @@
+"""One module per `curate` command group; each exposes `add_commands(subparsers)`."""
