@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks: `python -m benchmarks NAME` prints our figure, the competitor's, and the ratio."""
