@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS shards (
 CREATE TABLE IF NOT EXISTS counts (
     run_id VARCHAR, stage VARCHAR, source VARCHAR, name VARCHAR, value BIGINT);
 CREATE TABLE IF NOT EXISTS outputs (
-    run_id VARCHAR, stage VARCHAR, name VARCHAR, glob VARCHAR, recorded_at TIMESTAMPTZ);
+    run_id VARCHAR, stage VARCHAR, name VARCHAR, path_glob VARCHAR, recorded_at TIMESTAMPTZ);
 """
 _VIEW_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -108,16 +108,19 @@ class Catalog:
                              [run_id, stage, name, str(out_dir / glob), _now()])
 
     def create_output_views(self) -> list[str]:
-        """Create a view per output name over the newest run's files; return the view names."""
+        """Create a view per output name over every output directory of that name still on disk."""
         rows = self.con.execute(
-            "SELECT name, arg_max(glob, recorded_at) FROM outputs GROUP BY name ORDER BY name").fetchall()
+            "SELECT name, list(DISTINCT path_glob ORDER BY path_glob) FROM outputs GROUP BY name ORDER BY name"
+        ).fetchall()
         created = []
-        for name, glob in rows:
-            if not list(Path("/").glob(glob.lstrip("/"))):
-                continue  # the files were deleted since; leave the view out rather than fail
-            literal = glob.replace("'", "''")
+        for name, globs in rows:
+            # Directories deleted since are left out rather than failing the query.
+            present = [g for g in globs if any(Path("/").glob(g.lstrip("/")))]
+            if not present:
+                continue
+            literals = ", ".join("'" + g.replace("'", "''") + "'" for g in present)
             self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS "
-                             f"SELECT * FROM read_parquet('{literal}', union_by_name = true)")
+                             f"SELECT * FROM read_parquet([{literals}], union_by_name = true)")
             created.append(name)
         return created
 

@@ -105,6 +105,7 @@ def _first_line_is_json(head: bytes) -> bool:
     first, newline, _ = head.partition(b"\n")
     if not newline and len(head) == _SNIFF_BYTES:
         return True  # a first line longer than the sniffed bytes: a long JSON line
+    first = first.replace(b"\x00", b"").decode("utf-8", errors="replace")  # repairs the reader makes too
     try:
         orjson.loads(first)
         return True
