@@ -6,7 +6,7 @@ import argparse
 import sys
 from dataclasses import asdict
 
-from curation.ingest.job import IngestOptions, ingest
+from curation.ingest.job import IngestOptions, ingest, list_input_files
 from pipelines.commands.options import add_run_options, run_with_cluster
 from pipelines.stage import fingerprint, run_stage
 
@@ -35,6 +35,7 @@ def add_commands(subparsers) -> None:
 def _ingest(args: argparse.Namespace) -> int:
     options = IngestOptions(source=args.source, text_field=args.text_field,
                             max_doc_bytes=args.max_doc_bytes, strict=args.strict)
+    list_input_files(args.paths)  # bad paths fail here, before a cluster starts
     key = fingerprint(asdict(options), args.paths)
 
     def body(executor, catalog, run_id):
