@@ -30,6 +30,8 @@ CREATE TABLE IF NOT EXISTS shards (
     run_id VARCHAR, stage VARCHAR, path VARCHAR, num_rows BIGINT, num_bytes BIGINT, sha256 VARCHAR);
 CREATE TABLE IF NOT EXISTS counts (
     run_id VARCHAR, stage VARCHAR, source VARCHAR, name VARCHAR, value BIGINT);
+CREATE TABLE IF NOT EXISTS schedule_state (
+    schedule VARCHAR PRIMARY KEY, last_due TIMESTAMPTZ, updated_at TIMESTAMPTZ);
 CREATE TABLE IF NOT EXISTS outputs (
     run_id VARCHAR, stage VARCHAR, name VARCHAR, path_glob VARCHAR, recorded_at TIMESTAMPTZ);
 """
@@ -106,6 +108,14 @@ class Catalog:
                 raise ValueError(f"output name {name!r} is not a valid view name")
             self.con.execute("INSERT INTO outputs VALUES (?, ?, ?, ?, ?)",
                              [run_id, stage, name, str(out_dir / glob), _now()])
+
+    def last_scheduled(self, schedule: str) -> datetime | None:
+        """The scheduled time of the last run a schedule started, or None."""
+        row = self.con.execute("SELECT last_due FROM schedule_state WHERE schedule = ?", [schedule]).fetchone()
+        return row[0].astimezone(UTC) if row and row[0] else None
+
+    def record_scheduled(self, schedule: str, due: datetime) -> None:
+        self.con.execute("INSERT OR REPLACE INTO schedule_state VALUES (?, ?, ?)", [schedule, due, _now()])
 
     def create_output_views(self) -> list[str]:
         """Create a view per output name over every output directory of that name still on disk."""

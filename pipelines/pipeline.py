@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from curation.config import ConfigError, load_config
@@ -32,15 +33,14 @@ class PipelineConfig:
     stages: list[str] = field(default_factory=lambda: ["ingest"])
 
 
-KNOWN_STAGES = ("ingest",)
 
 
 def load_pipeline(path: str | Path) -> PipelineConfig:
     """Read and check a pipeline YAML file."""
     config = load_config(path, PipelineConfig)
     for stage in config.stages:
-        if stage not in KNOWN_STAGES:
-            raise ConfigError(f"{path}: unknown stage {stage!r} (known: {', '.join(KNOWN_STAGES)})")
+        if stage not in STAGE_RUNNERS:
+            raise ConfigError(f"{path}: unknown stage {stage!r} (known: {', '.join(STAGE_RUNNERS)})")
     if not config.sources:
         raise ConfigError(f"{path}: no sources")
     return config
@@ -54,21 +54,45 @@ def source_paths(config: PipelineConfig, source: SourceConfig) -> list[Path]:
     return paths
 
 
-def run_pipeline(config: PipelineConfig, executor, catalog=None, run_id: str | None = None) -> list[dict]:
-    """Run the pipeline's stages for every source; return one summary row per stage and source."""
+def _ingest_stage(config: PipelineConfig, executor, catalog, run_id) -> list[dict]:
     rows = []
-    work = Path(config.work_dir)
     for name, source in sorted(config.sources.items()):
         paths = source_paths(config, source)
         options = IngestOptions(source=name, text_field=source.text_field, max_doc_bytes=config.max_doc_bytes)
-        out = work / "ingest" / name
         manifest, skipped = run_stage(
-            "ingest", out, fingerprint(asdict(options), paths),
+            "ingest", stage_dir(config, "ingest", name), fingerprint(asdict(options), paths),
             lambda out_dir, paths=paths, options=options: ingest(paths, out_dir, options, executor),
             catalog, run_id)
         rows.append({"stage": "ingest", "source": name, "skipped": skipped, "docs_in": manifest["num_in"],
-                     "docs_out": manifest["num_docs"], "quarantined": manifest["num_quarantined"],
-                     "not_documents": manifest["num_skipped"], "mb_text": round(manifest["num_bytes"] / 1e6, 1)})
-        print(f"[{len(rows)}/{len(config.sources)}] ingest {name}: {manifest['num_docs']:,} documents"
-              + (" (already complete)" if skipped else ""), file=sys.stderr, flush=True)
+                     "docs_out": manifest["num_docs"], "removed": manifest["num_quarantined"] + manifest["num_skipped"],
+                     "mb_out": round(manifest["num_bytes"] / 1e6, 1)})
+        progress(f"ingest {name}: {manifest['num_docs']:,} documents" + (" (already complete)" if skipped else ""))
     return rows
+
+
+STAGE_RUNNERS = {"ingest": _ingest_stage}
+
+
+def stage_dir(config: PipelineConfig, stage: str, source: str | None = None) -> Path:
+    path = Path(config.work_dir) / stage
+    return path / source if source else path
+
+
+def progress(message: str) -> None:
+    print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+def run_pipeline(config: PipelineConfig, executor, catalog=None, run_id: str | None = None,
+                 should_stop=lambda: False) -> dict:
+    """Run the pipeline's stages in order; return summary rows (one per stage and source) and whether it stopped.
+
+    `should_stop` is checked between stages: a stop leaves complete stages complete and the next
+    run resumes at the first incomplete one.
+    """
+    rows: list[dict] = []
+    for stage in config.stages:
+        if should_stop():
+            progress(f"stopping before {stage}; rerun to continue")
+            return {"rows": rows, "stopped": True}
+        rows += STAGE_RUNNERS[stage](config, executor, catalog, run_id)
+    return {"rows": rows, "stopped": False}

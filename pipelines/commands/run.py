@@ -23,7 +23,7 @@ def _run(args: argparse.Namespace) -> int:
     config = load_pipeline(args.pipeline)
 
     def body(executor, catalog, run_id):
-        rows = run_pipeline(config, executor, catalog, run_id)
+        rows = run_pipeline(config, executor, catalog, run_id)["rows"]
         columns = list(rows[0])
         print(format_table(columns, [tuple(r[c] for c in columns) for r in rows]))
         total = sum(r["docs_out"] for r in rows if r["stage"] == "ingest")

@@ -43,7 +43,7 @@ def test_broken_json_line_is_quarantined_with_offset(corpora, tmp_path):
 def test_invalid_utf8_and_nul_bytes_are_repaired_and_noted(corpora, tmp_path):
     line = _real_lines(corpora, 1)[0]
     record = json.loads(line)
-    bad_utf8 = line.replace("体育".encode(), b"\xff\xfe", 1) if "体育".encode() in line else line[:40] + b"\xff" + line[40:]
+    bad_utf8 = line[:40] + b"\xff" + line[40:]  # inside the text value: a stray byte, invalid UTF-8
     with_nul = json.dumps({"id": "nul", "text": "a\x00b"}).encode() + b"\n"
     raw_nul = b'{"id": "rawnul", "text": "c\x00d"}\n'
     path = tmp_path / "in.jsonl"
