@@ -35,9 +35,9 @@ class PipelineConfig:
 
 
 
-def load_pipeline(path: str | Path) -> PipelineConfig:
-    """Read and check a pipeline YAML file."""
-    config = load_config(path, PipelineConfig)
+def load_pipeline(path: str | Path, overrides: dict | None = None) -> PipelineConfig:
+    """Read and check a pipeline YAML file; `overrides` (None values ignored) replace top-level keys."""
+    config = load_config(path, PipelineConfig, overrides)
     for stage in config.stages:
         if stage not in STAGE_RUNNERS:
             raise ConfigError(f"{path}: unknown stage {stage!r} (known: {', '.join(STAGE_RUNNERS)})")

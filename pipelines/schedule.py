@@ -30,6 +30,8 @@ class ScheduleEntry:
     pipeline: str
     cron: str
     name: str | None = None
+    work_dir: str | None = None  # overrides of the pipeline file's own
+    corpora_dir: str | None = None
 
 
 @dataclass
@@ -61,14 +63,14 @@ def load_schedule(path: str | Path) -> ScheduleConfig:
 def due_times(cron: str, last_due: datetime | None, now: datetime, policy: str, limit: int) -> list[datetime]:
     """The scheduled times to run now: none if nothing is due, else per the catch-up policy.
 
-    `last_due` is the scheduled time of the last run started (None on first start: only a time due
-    since the previous cron tick counts, so a new service does not replay history).
+    `last_due` is the scheduled time of the last run started (None on a service's first start).
     """
-    since = last_due or croniter(cron, now).get_prev(datetime)
     if last_due is None:
-        since = since - timedelta(seconds=1) if since <= now else since
-        # A fresh service runs the most recent due time at most, never the whole history.
-        policy = "latest" if policy == "all" else policy
+        # A fresh service (no history) does not replay the past: only a time due within the last
+        # minute counts, whatever the policy.
+        since, policy = now - timedelta(minutes=1), "latest"
+    else:
+        since = last_due
     times = []
     it = croniter(cron, since)
     while len(times) < limit:

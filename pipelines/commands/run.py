@@ -15,12 +15,14 @@ def add_commands(subparsers) -> None:
         description="Run every stage of a pipeline for every source. Stages whose output is complete for "
                     "the same inputs and config are skipped; interrupted ones resume.")
     parser.add_argument("pipeline", help="pipeline YAML, e.g. configs/pipelines/sample.yaml")
+    parser.add_argument("--work-dir", default=None, help="override the pipeline's work_dir")
+    parser.add_argument("--corpora-dir", default=None, help="override the pipeline's corpora_dir")
     add_run_options(parser)
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    config = load_pipeline(args.pipeline)
+    config = load_pipeline(args.pipeline, {"work_dir": args.work_dir, "corpora_dir": args.corpora_dir})
 
     def body(executor, catalog, run_id):
         rows = run_pipeline(config, executor, catalog, run_id)["rows"]

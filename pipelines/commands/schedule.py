@@ -30,7 +30,8 @@ def add_commands(subparsers) -> None:
 
 def _schedule(args: argparse.Namespace) -> int:
     config = load_schedule(args.config)
-    pipelines = {e.name: load_pipeline(e.pipeline) for e in config.schedules}  # fail fast on bad configs
+    pipelines = {e.name: load_pipeline(e.pipeline, {"work_dir": e.work_dir, "corpora_dir": e.corpora_dir})
+                 for e in config.schedules}  # fail fast on bad configs
     stopper = Stopper()
     stopper.install()
     state = {"config": args.config, "schedules": [vars(e) for e in config.schedules], "current": None,
