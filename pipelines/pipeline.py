@@ -13,6 +13,7 @@ from pathlib import Path
 
 from curation.config import ConfigError, load_config
 from curation.ingest.job import IngestOptions, ingest
+from pipelines import report
 from pipelines.stage import fingerprint, run_stage
 
 
@@ -65,12 +66,13 @@ def _ingest_stage(config: PipelineConfig, executor, catalog, run_id) -> list[dic
             catalog, run_id)
         rows.append({"stage": "ingest", "source": name, "skipped": skipped, "docs_in": manifest["num_in"],
                      "docs_out": manifest["num_docs"], "removed": manifest["num_quarantined"] + manifest["num_skipped"],
-                     "mb_out": round(manifest["num_bytes"] / 1e6, 1)})
+                     "mb_out": round(manifest["num_bytes"] / 1e6, 1), "counts": manifest["counts"][name]})
         progress(f"ingest {name}: {manifest['num_docs']:,} documents" + (" (already complete)" if skipped else ""))
     return rows
 
 
 STAGE_RUNNERS = {"ingest": _ingest_stage}
+REMOVAL_PREFIXES = ("quarantined:", "skipped:", "rejected:", "duplicate")
 
 
 def stage_dir(config: PipelineConfig, stage: str, source: str | None = None) -> Path:
@@ -93,6 +95,23 @@ def run_pipeline(config: PipelineConfig, executor, catalog=None, run_id: str | N
     for stage in config.stages:
         if should_stop():
             progress(f"stopping before {stage}; rerun to continue")
-            return {"rows": rows, "stopped": True}
+            return {"rows": rows, "stopped": True, "report": None}
         rows += STAGE_RUNNERS[stage](config, executor, catalog, run_id)
-    return {"rows": rows, "stopped": False}
+    report = write_run_report(config, rows, run_id)
+    progress(f"report: {report}")
+    return {"rows": rows, "stopped": False, "report": str(report)}
+
+
+def write_run_report(config: PipelineConfig, rows: list[dict], run_id: str | None) -> Path:
+    """The run's HTML report, from the rows the stages returned."""
+    sections = []
+    for stage in config.stages:
+        stage_rows = [r for r in rows if r["stage"] == stage]
+        sections.append(report.stage_section(stage.capitalize(), stage_rows))
+        sections.append(report.reasons_section(stage.capitalize(), {r["source"]: r.get("counts", {}) for r in stage_rows},
+                                               REMOVAL_PREFIXES))
+    summary = {"pipeline": config.name, "run": run_id or "(no catalog)", "stages": ", ".join(config.stages),
+               "sources": len(config.sources)}
+    name = f"{run_id or 'latest'}.html"
+    return report.write_report(Path(config.work_dir) / "reports" / name, f"curate run: {config.name}", sections,
+                               summary)

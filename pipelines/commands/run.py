@@ -25,11 +25,13 @@ def _run(args: argparse.Namespace) -> int:
     config = load_pipeline(args.pipeline, {"work_dir": args.work_dir, "corpora_dir": args.corpora_dir})
 
     def body(executor, catalog, run_id):
-        rows = run_pipeline(config, executor, catalog, run_id)["rows"]
-        columns = list(rows[0])
+        result = run_pipeline(config, executor, catalog, run_id)
+        rows = result["rows"]
+        columns = [c for c in rows[0] if c != "counts"]
         print(format_table(columns, [tuple(r[c] for c in columns) for r in rows]))
         total = sum(r["docs_out"] for r in rows if r["stage"] == "ingest")
         print(f"\n{total:,} documents ingested; run {run_id}; catalog {catalog.path} "
               f"(try: curate sql \"SELECT source, count(*) FROM ingest GROUP BY 1\")")
+        print(f"report: {result['report']}")
 
     return run_with_cluster(args, "run", body)
