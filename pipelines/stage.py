@@ -63,6 +63,8 @@ def run_stage(stage: str, out_dir: str | Path, key: str, build: Callable[[Path],
     else:
         if previous:
             log(f"{stage}: resuming in {out_dir}")
+            for leftover in out_dir.rglob(".*.tmp-*"):
+                leftover.unlink()  # half-written files of a killed run; their tasks have no marker
         out_dir.mkdir(parents=True, exist_ok=True)
         write_json(stage_file, {"stage": stage, "key": key})
         manifest = build(out_dir)
