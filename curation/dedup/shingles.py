@@ -3,8 +3,8 @@
 One numba pass per document decodes UTF-8, normalizes each code point (ASCII/Latin/Greek/Cyrillic
 lowercase, full-width forms folded to ASCII, all whitespace alike), splits it into tokens by the
 document's mode, and hashes every n-gram of tokens. Token hashes are FNV-1a over code points; an
-n-gram's hash is a fixed linear combination of its token hashes put through splitmix64, so no
-shingle string is ever built. The same pass hashes the normalized text (whitespace runs collapsed)
+n-gram's hash is a rolling polynomial of its token hashes (O(1) per token) put through splitmix64,
+so no shingle string is ever built. The same pass hashes the normalized text (whitespace runs collapsed)
 into the 128-bit key that exact dedup groups on.
 
 Modes: WORDS (English and other space-separated languages: runs of letters/digits, every CJK
@@ -36,13 +36,13 @@ _ASCII_CLASS[ord("_")] = _WORD
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 _EXACT_MULT = np.uint64(0x9E3779B97F4A7C15)
-# Odd multipliers that place token j of an n-gram (n <= 16) before the final mix.
-_NGRAM_MULTS = np.array([0x9E3779B97F4A7C15 ^ (0xBF58476D1CE4E5B9 * (j + 1) & 0xFFFFFFFFFFFFFFFF) | 1
-                         for j in range(16)], dtype=np.uint64)
-MAX_NGRAM = len(_NGRAM_MULTS)
+_ROLL_BASE = np.uint64(0xFF51AFD7ED558CCD)  # odd, so the rolling polynomial loses no bits
+MAX_NGRAM = 16
 _AUTO_SNIFF_BYTES = 4096
 
 
+# Fixed for good: every signature, band key and cluster id goes through it, and numba's on-disk
+# caches of the kernels in other modules that inline it would not notice a change.
 @nb.njit(cache=True, inline="always")
 def splitmix64(x):
     """The splitmix64 finalizer: a bijective 64-bit mix (uint64 in, uint64 out)."""
@@ -117,21 +117,38 @@ def _sniff_mode(data, start, end, ascii_class):
 
 
 @nb.njit(cache=True, inline="always")
-def _ngram_hash(ring, pos, count, n, mults):
-    """Hash of the last min(count, n) tokens held in the ring buffer, oldest first."""
-    k = min(count, n)
-    h = np.uint64(k)
-    for j in range(k):
-        h += ring[(pos - k + j) % n] * mults[j]
-    return splitmix64(h)
+def _emit(t, ring, out, rolling, write, num_tokens, count, base, base_pow_n, width_salt):
+    """Push token hash t: roll the n-gram hash, and write a shingle once n tokens are in."""
+    ngram = len(ring)
+    rolling = rolling * base + t - ring[write] * base_pow_n
+    ring[write] = t
+    write += 1
+    if write == ngram:
+        write = 0
+    num_tokens += 1
+    if num_tokens >= ngram:
+        out[count] = splitmix64(rolling ^ width_salt)
+        count += 1
+    return rolling, write, num_tokens, count
 
 
 @nb.njit(cache=True)
-def doc_shingles(data, start, end, mode, ngram, out, ascii_class, mults):
-    """Write the document's shingle hashes to `out`; return (count, exact_hash_1, exact_hash_2)."""
+def doc_shingles(data, start, end, mode, ngram, out, ascii_class):
+    """Write the document's shingle hashes to `out`; return (count, exact_hash_1, exact_hash_2).
+
+    An n-gram's hash is splitmix64 of the rolling polynomial sum(t_j * base^(n-1-j)) mod 2^64 over
+    its token hashes t_j, updated in O(1) per token: H = H * base + t_new - t_old * base^n.
+    """
     if mode == MODE_AUTO:
         mode = _sniff_mode(data, start, end, ascii_class)
     ring = np.zeros(ngram, dtype=np.uint64)
+    base = _ROLL_BASE
+    base_pow_n = np.uint64(1)
+    for _ in range(ngram):
+        base_pow_n *= base
+    width_salt = np.uint64(ngram) * _EXACT_MULT
+    write = 0
+    rolling = np.uint64(0)
     num_tokens = 0
     count = 0
     tok = _FNV_OFFSET
@@ -159,36 +176,29 @@ def doc_shingles(data, start, end, mode, ngram, out, ascii_class, mults):
             exact1 = (exact1 ^ np.uint64(cp)) * _FNV_PRIME
             exact2 = (exact2 + np.uint64(cp + 1)) * _EXACT_MULT
             started = True
-        # Tokens: a run continues only for WORD characters in WORDS and CODE modes.
-        joins = cls == _WORD and mode != MODE_CHARS
-        if in_token and not joins:
-            ring[num_tokens % ngram] = splitmix64(tok)
-            num_tokens += 1
-            if num_tokens >= ngram:
-                out[count] = _ngram_hash(ring, num_tokens, num_tokens, ngram, mults)
-                count += 1
-            tok = _FNV_OFFSET
-            in_token = False
-        if cls == _WS or (cls == _PUNCT and mode != MODE_CODE):
+        # Tokens: a run continues only over WORD characters, and not in CHARS mode; a CJK character,
+        # any character in CHARS mode, and punctuation in CODE mode are tokens of their own.
+        if cls == _WORD and mode != MODE_CHARS:
+            tok = (tok ^ np.uint64(cp)) * _FNV_PRIME
+            in_token = True
             continue
-        tok = (tok ^ np.uint64(cp)) * _FNV_PRIME
-        in_token = True
-        if not joins:  # a single-character token: CJK, CHARS mode, or code punctuation
-            ring[num_tokens % ngram] = splitmix64(tok)
-            num_tokens += 1
-            if num_tokens >= ngram:
-                out[count] = _ngram_hash(ring, num_tokens, num_tokens, ngram, mults)
-                count += 1
+        if in_token:
+            rolling, write, num_tokens, count = _emit(splitmix64(tok), ring, out, rolling, write, num_tokens,
+                                                      count, base, base_pow_n, width_salt)
             tok = _FNV_OFFSET
             in_token = False
+        if cls != _WS and (cls != _PUNCT or mode == MODE_CODE):
+            single = splitmix64((_FNV_OFFSET ^ np.uint64(cp)) * _FNV_PRIME)
+            rolling, write, num_tokens, count = _emit(single, ring, out, rolling, write, num_tokens,
+                                                      count, base, base_pow_n, width_salt)
     if 0 < num_tokens < ngram:  # a short document is one shingle of all its tokens
-        out[count] = _ngram_hash(ring, num_tokens, num_tokens, ngram, mults)
+        out[count] = splitmix64(rolling ^ (np.uint64(num_tokens) * _EXACT_MULT))
         count += 1
-    return count, splitmix64(exact1), splitmix64(exact2 ^ np.uint64(end - start))
+    return count, splitmix64(exact1), splitmix64(exact2)
 
 
 @nb.njit(cache=True)
-def _batch_shingles(data, offsets, modes, ngrams, ascii_class, mults):
+def _batch_shingles(data, offsets, modes, ngrams, ascii_class):
     num_docs = len(offsets) - 1
     out = np.empty(max(offsets[-1] - offsets[0], 0) + num_docs, dtype=np.uint64)
     starts = np.zeros(num_docs + 1, dtype=np.int64)
@@ -196,7 +206,7 @@ def _batch_shingles(data, offsets, modes, ngrams, ascii_class, mults):
     for d in range(num_docs):
         mode = modes[d]
         count, e1, e2 = doc_shingles(data, offsets[d], offsets[d + 1], mode, ngrams[mode],
-                                     out[starts[d]:], ascii_class, mults)
+                                     out[starts[d]:], ascii_class)
         starts[d + 1] = starts[d] + count
         exact[d, 0] = e1
         exact[d, 1] = e2
@@ -228,10 +238,10 @@ def ngram_sizes(words: int, chars: int, code: int) -> np.ndarray:
 
 def batch_shingles(texts: pa.Array | pa.ChunkedArray, modes: np.ndarray, ngrams: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Shingle hashes of a batch: (hashes uint64, per-doc start offsets int64 [n+1], exact uint64 [n,2])."""
+    """All shingle hashes of a small batch: (hashes uint64, doc start offsets int64 [n+1], exact [n,2])."""
     data, offsets = utf8_buffers(texts)
-    resolved = _resolve_auto(data, offsets, np.asarray(modes, dtype=np.int8))
-    return _batch_shingles(data, offsets, resolved, ngrams, _ASCII_CLASS, _NGRAM_MULTS)
+    resolved = resolve_modes(data, offsets, modes)
+    return _batch_shingles(data, offsets, resolved, ngrams, _ASCII_CLASS)
 
 
 @nb.njit(cache=True)
@@ -243,7 +253,9 @@ def _resolve_auto_kernel(data, offsets, modes, ascii_class):
     return out
 
 
-def _resolve_auto(data: np.ndarray, offsets: np.ndarray, modes: np.ndarray) -> np.ndarray:
+def resolve_modes(data: np.ndarray, offsets: np.ndarray, modes: np.ndarray) -> np.ndarray:
+    """Modes with AUTO replaced per document by WORDS or CHARS (sniffed from its first 4 KB)."""
+    modes = np.asarray(modes, dtype=np.int8)
     if not (modes == MODE_AUTO).any():
         return modes
     return _resolve_auto_kernel(data, offsets, modes, _ASCII_CLASS)
