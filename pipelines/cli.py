@@ -7,9 +7,9 @@ import os
 import sys
 
 from pipelines.commands import catalog as catalog_commands
-from pipelines.commands import clean, dedup, ingest, run, schedule, tokenizer
+from pipelines.commands import clean, dedup, ingest, mixture, run, schedule, tokenizer, train
 
-COMMAND_MODULES = (ingest, clean, dedup, tokenizer, run, schedule, catalog_commands)
+COMMAND_MODULES = (ingest, clean, dedup, tokenizer, mixture, train, run, schedule, catalog_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:
