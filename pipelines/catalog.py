@@ -1,7 +1,9 @@
 """The DuckDB catalog: every run, stage, shard and count, in one file.
 
 Only the driver process writes here (workers return small results to it), so DuckDB's single
-writer is enough. Stage outputs are reachable from SQL as views named after the output
+writer is enough. Each operation opens the file for a moment and closes it again, so a long run
+never holds the lock: `curate runs` or a second job can use the catalog while the first one works
+(a brief conflict is retried for up to LOCK_WAIT_SECONDS). Stage outputs are reachable from SQL as views named after the output
 (`ingest`, `clean_kept`, ...) over the newest run that produced them.
 """
 
@@ -10,7 +12,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +23,7 @@ import duckdb
 
 DEFAULT_CATALOG_PATH = "work/catalog.duckdb"
 CATALOG_ENV = "CURATE_CATALOG"
+LOCK_WAIT_SECONDS = 60.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -51,34 +57,54 @@ class Catalog:
 
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path or default_catalog_path())
-        self._con: duckdb.DuckDBPyConnection | None = None
 
     def __enter__(self) -> Catalog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._con = duckdb.connect(str(self.path))
-        self._con.execute(_SCHEMA)
+        with self.connect() as con:
+            con.execute(_SCHEMA)
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._con is not None:
-            self._con.close()
-            self._con = None
+        pass
 
-    @property
-    def con(self) -> duckdb.DuckDBPyConnection:
-        assert self._con is not None, "use the catalog inside `with`"
-        return self._con
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection for one operation; waits while another process holds the file's lock."""
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                con = duckdb.connect(str(self.path))
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise
+                if time.monotonic() > deadline:
+                    raise ValueError(f"catalog {self.path} is locked by another process for over "
+                                     f"{LOCK_WAIT_SECONDS:.0f} s; use --catalog or $CURATE_CATALOG for a "
+                                     f"separate file") from None
+                time.sleep(0.1)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def _execute(self, sql: str, params: list | None = None, many: list[list] | None = None) -> list[tuple]:
+        with self.connect() as con:
+            if many is not None:
+                con.executemany(sql, many)
+                return []
+            return con.execute(sql, params or []).fetchall()
 
     def start_run(self, command: str, args: dict) -> str:
         """Record the start of a run; return its id."""
         run_id = f"{_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-        self.con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, NULL, 'running', NULL)",
-                         [run_id, command, json.dumps(args, sort_keys=True, default=str), _now()])
+        self._execute("INSERT INTO runs VALUES (?, ?, ?, ?, NULL, 'running', NULL)",
+                      [run_id, command, json.dumps(args, sort_keys=True, default=str), _now()])
         return run_id
 
     def finish_run(self, run_id: str, status: str = "ok", error: str | None = None) -> None:
-        self.con.execute("UPDATE runs SET finished_at = ?, status = ?, error = ? WHERE run_id = ?",
-                         [_now(), status, error, run_id])
+        self._execute("UPDATE runs SET finished_at = ?, status = ?, error = ? WHERE run_id = ?",
+                      [_now(), status, error, run_id])
 
     def record_stage(self, run_id: str, stage: str, out_dir: str | Path, manifest: dict,
                      skipped: bool, seconds: float) -> None:
@@ -90,36 +116,40 @@ class Catalog:
         """
         out_dir = Path(out_dir).resolve()
         num_out = manifest.get("num_out", manifest.get("num_docs"))
-        self.con.execute(
-            "INSERT INTO stages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [run_id, stage, str(out_dir), skipped, manifest.get("num_in"), num_out, seconds,
-             json.dumps(manifest.get("config", {}), sort_keys=True, default=str), _now()])
         shard_rows = [[run_id, stage, str(out_dir / s.get("dir", "") / s["shard"]), s["num_rows"],
                        s["num_bytes"], s["sha256"]] for s in manifest.get("shards", [])]
-        if shard_rows:
-            self.con.executemany("INSERT INTO shards VALUES (?, ?, ?, ?, ?, ?)", shard_rows)
         count_rows = [[run_id, stage, source, name, int(value)]
                       for source, named in sorted(manifest.get("counts", {}).items())
-                      for name, value in sorted(named.items())]
-        if count_rows:
-            self.con.executemany("INSERT INTO counts VALUES (?, ?, ?, ?, ?)", count_rows)
-        for name, glob in sorted(manifest.get("outputs", {}).items()):
+                      for name, value in sorted(named.items()) if isinstance(value, int | float)]
+        outputs = sorted(manifest.get("outputs", {}).items())
+        for name, _ in outputs:
             if not _VIEW_NAME.match(name):
                 raise ValueError(f"output name {name!r} is not a valid view name")
-            self.con.execute("INSERT INTO outputs VALUES (?, ?, ?, ?, ?)",
-                             [run_id, stage, name, str(out_dir / glob), _now()])
+        with self.connect() as con:
+            con.execute(
+                "INSERT INTO stages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [run_id, stage, str(out_dir), skipped, manifest.get("num_in"), num_out, seconds,
+                 json.dumps(manifest.get("config", {}), sort_keys=True, default=str), _now()])
+            if shard_rows:
+                con.executemany("INSERT INTO shards VALUES (?, ?, ?, ?, ?, ?)", shard_rows)
+            if count_rows:
+                con.executemany("INSERT INTO counts VALUES (?, ?, ?, ?, ?)", count_rows)
+            for name, glob in outputs:
+                con.execute("INSERT INTO outputs VALUES (?, ?, ?, ?, ?)",
+                            [run_id, stage, name, str(out_dir / glob), _now()])
 
     def last_scheduled(self, schedule: str) -> datetime | None:
         """The scheduled time of the last run a schedule started, or None."""
-        row = self.con.execute("SELECT last_due FROM schedule_state WHERE schedule = ?", [schedule]).fetchone()
-        return row[0].astimezone(UTC) if row and row[0] else None
+        rows = self._execute("SELECT last_due FROM schedule_state WHERE schedule = ?", [schedule])
+        return rows[0][0].astimezone(UTC) if rows and rows[0][0] else None
 
     def record_scheduled(self, schedule: str, due: datetime) -> None:
-        self.con.execute("INSERT OR REPLACE INTO schedule_state VALUES (?, ?, ?)", [schedule, due, _now()])
+        self._execute("INSERT OR REPLACE INTO schedule_state VALUES (?, ?, ?)", [schedule, due, _now()])
 
-    def create_output_views(self) -> list[str]:
+    @staticmethod
+    def create_output_views(con: duckdb.DuckDBPyConnection) -> list[str]:
         """Create a view per output name over every output directory of that name still on disk."""
-        rows = self.con.execute(
+        rows = con.execute(
             "SELECT name, list(DISTINCT path_glob ORDER BY path_glob) FROM outputs GROUP BY name ORDER BY name"
         ).fetchall()
         created = []
@@ -129,17 +159,18 @@ class Catalog:
             if not present:
                 continue
             literals = ", ".join("'" + g.replace("'", "''") + "'" for g in present)
-            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS "
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS "
                              f"SELECT * FROM read_parquet([{literals}], union_by_name = true)")
             created.append(name)
         return created
 
     def query(self, sql: str) -> tuple[list[str], list[tuple]]:
         """Run SQL with the output views in place; return column names and rows."""
-        self.create_output_views()
-        result = self.con.execute(sql)
-        columns = [d[0] for d in result.description] if result.description else []
-        return columns, result.fetchall()
+        with self.connect() as con:
+            self.create_output_views(con)
+            result = con.execute(sql)
+            columns = [d[0] for d in result.description] if result.description else []
+            return columns, result.fetchall()
 
     def recent_runs(self, limit: int = 20) -> tuple[list[str], list[tuple]]:
         return self.query(

@@ -38,15 +38,16 @@ def _page(snapshot: dict) -> str:
 
 
 class StatusServer:
-    """Serves `/` (HTML) and `/status.json` from a catalog connection until stopped."""
+    """Serves `/` (HTML) and `/status.json` from the catalog until stopped."""
 
-    def __init__(self, connection, host: str, port: int, state: dict):
-        self.connection, self.state = connection, state
+    def __init__(self, catalog, host: str, port: int, state: dict):
+        self.catalog, self.state = catalog, state
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 (http.server's name)
-                snapshot = status_snapshot(server.connection.cursor(), server.state)
+                with server.catalog.connect() as con:
+                    snapshot = status_snapshot(con, server.state)
                 if self.path.startswith("/status.json"):
                     body, kind = json.dumps(snapshot, default=str).encode(), "application/json"
                 elif self.path == "/":

@@ -56,7 +56,7 @@ def _schedule(args: argparse.Namespace) -> int:
             return status
 
         port = config.status_port if args.port is None else args.port
-        with StatusServer(catalog.con, config.status_host, port, state) as server:
+        with StatusServer(catalog, config.status_host, port, state) as server:
             print(f"schedule: status page {server.address} (JSON: {server.address}status.json)",
                   file=sys.stderr, flush=True)
             log = serve_forever(config, catalog, run_one, stopper, once=args.once)

@@ -114,3 +114,20 @@ def test_external_cluster_output_is_byte_identical_to_local(corpora, tmp_path, d
     assert _cli(tmp_path, tmp_path / "remote", "--scheduler", dask_cluster, corpora=corpora) == 0
     assert time.monotonic() - started < 300
     assert _tree_bytes(tmp_path / "local") == _tree_bytes(tmp_path / "remote")
+
+
+def test_the_catalog_is_usable_while_another_process_holds_it_open_briefly(tmp_path):
+    """A run does not keep the catalog locked: a second process can record and read while it works."""
+    path = tmp_path / "catalog.duckdb"
+    with Catalog(path) as catalog:
+        first = catalog.start_run("first", {})
+        code = ("import sys; from pipelines.catalog import Catalog\n"
+                "with Catalog(sys.argv[1]) as c:\n"
+                "    r = c.start_run('second', {}); c.finish_run(r)\n"
+                "    print(len(c.query('SELECT * FROM runs')[1]))\n")
+        result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "2"
+        catalog.finish_run(first)
+        _, rows = catalog.query("SELECT command, status FROM runs ORDER BY command")
+    assert rows == [("first", "ok"), ("second", "ok")]

@@ -28,9 +28,9 @@ def test_train_writes_a_complete_directory(cli_run, capsys):
     assert main(argv) == 0  # rerun: complete, skipped
     assert "nothing to do" in capsys.readouterr().err
     with Catalog(root / "catalog.duckdb") as catalog:
-        rows = catalog.con.execute("SELECT skipped, num_out FROM stages WHERE stage = 'tokenizer_train' "
-                                   "ORDER BY recorded_at").fetchall()
-        counts = catalog.con.execute("SELECT count(*) FROM counts WHERE stage = 'tokenizer_train'").fetchone()
+        _, rows = catalog.query("SELECT skipped, num_out FROM stages WHERE stage = 'tokenizer_train' "
+                                "ORDER BY recorded_at")
+        _, [counts] = catalog.query("SELECT count(*) FROM counts WHERE stage = 'tokenizer_train'")
     assert rows == [(False, 16_000), (True, 16_000)]
     assert counts[0] > 0
 
