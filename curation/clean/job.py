@@ -3,6 +3,9 @@
 clean_batch is the stage as a function Table -> Table: extract main text from HTML rows,
 normalize, identify the language, annotate and decide with each rule set of the profile, mask PII,
 score with the quality classifier, and set `reject_reason` (null = kept) to the first failure.
+Edits that only make sense for kept documents (boilerplate and C4 line removal, PII masks) reach
+only kept rows: a rejected row carries its text as it was before those edits, so it can be
+audited and thresholds retuned from rejected/ alone.
 clean_shard runs it over one input shard in batches of `rows_per_batch` rows (memory is bounded
 by that, not by the corpus), splits the rows, and leaves a completion marker so an interrupted
 job resumes shard by shard. clean_directory maps clean_shard over a directory with the executor
@@ -17,7 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curation.clean import chinese, classifier, code, paper
+from curation.clean import chinese, classifier, code, paper, reference
 from curation.clean.decision import combine_reasons, merge_counts, reason_counts
 from curation.clean.extract import extract_column
 from curation.clean.langid import language_reasons, predict_languages
@@ -54,6 +57,8 @@ def _rule_sets(profile: CleanProfile) -> list[tuple[object, object]]:
         sets.append((code, profile.code))
     if profile.paper is not None:
         sets.append((paper, profile.paper))
+    if profile.reference is not None:
+        sets.append((reference, profile.reference))
     return sets
 
 
@@ -64,12 +69,18 @@ def _column(table: pa.Table, name: str) -> pa.Array:
 def clean_batch(table: pa.Table, profile: CleanProfile) -> pa.Table:
     """Annotate and decide one batch of documents; returns core columns + annotations + reject_reason."""
     n = table.num_rows
-    texts = _column(table, "text")
+    raw = _column(table, "text")
     html = is_html(_column(table, "meta"))
-    if pc.any(html).as_py():
-        texts = extract_column(texts, html, profile.extractor)
+    texts = extract_column(raw, html, profile.extractor) if pc.any(html).as_py() else raw
     texts = normalize_texts(texts, profile.repair_mojibake)
     empty = pc.equal(pc.utf8_length(texts), 0)
+    # The text a rejected row keeps. Extraction and normalization stay applied: they make the
+    # document what every rule measured (its quality_* scores describe that text, not the raw
+    # page), normalization only repairs encoding and whitespace, and the raw page is still in
+    # the input directory under the same id. A page whose extraction came out empty keeps the
+    # page as ingested instead, since an empty text would show nothing of why. Later edits (line
+    # removal, PII masks) are applied for the kept rows only, below.
+    before_edits = pc.if_else(pc.and_(empty, html), raw.cast(pa.large_string()), texts)
     stages = [pc.if_else(empty, pc.if_else(html, "extraction_empty", "empty"), pa.scalar(None, pa.string()))]
     lang = _column(table, "lang")
     extra: dict[str, pa.Array] = {}
@@ -95,20 +106,29 @@ def clean_batch(table: pa.Table, profile: CleanProfile) -> pa.Table:
         extra["quality_classifier_score"] = score
         low = pc.less(score, pa.scalar(profile.classifier.min_score, pa.float32()))
         stages.append(pc.if_else(low, "classifier_low_score", pa.scalar(None, pa.string())))
-    core = {"id": _column(table, "id"), "text": texts.cast(pa.large_string()),
+    reasons = combine_reasons(stages, n)
+    # Rules decide on the edited text (FineWeb sees C4's lines, the classifier the masked text);
+    # a rejected row goes out as it was before them. pii_* columns stay for every row: on a rejected
+    # row they count what masking would replace if a retuned threshold let the row through.
+    texts = pc.if_else(pc.is_valid(reasons), before_edits, texts.cast(pa.large_string()))
+    core = {"id": _column(table, "id"), "text": texts,
             "source": _column(table, "source"), "url": _column(table, "url"),
             "lang": lang.cast(pa.string()), "meta": _column(table, "meta")}
     columns = {name: core[name] for name in CORE_COLUMNS} | extra
-    columns["reject_reason"] = combine_reasons(stages, n)
+    columns["reject_reason"] = reasons
     return pa.table(columns)
 
 
 def _pii_totals(table: pa.Table) -> dict[str, dict[str, int]]:
-    """{source: {"pii:<kind>": masked count}} over a cleaned table."""
+    """{source: {"pii:<kind>": masked count}} over a cleaned table: kept rows only, since rejected
+    rows are written unmasked (every source appears, with zeros where nothing was masked)."""
     names = [c for c in table.column_names if c.startswith("pii_")]
     if not names or table.num_rows == 0:
         return {}
-    grouped = table.group_by("source").aggregate([(c, "sum") for c in names])
+    kept = pc.is_null(table.column("reject_reason"))
+    masked = pa.table({"source": table.column("source")} | {
+        c: pc.if_else(kept, table.column(c), pa.scalar(0, table.schema.field(c).type)) for c in names})
+    grouped = masked.group_by("source").aggregate([(c, "sum") for c in names])
     totals: dict[str, dict[str, int]] = {}
     for row in grouped.to_pylist():
         totals[row["source"]] = {f"pii:{c[len('pii_'):]}": int(row[f"{c}_sum"] or 0) for c in names}
@@ -131,7 +151,8 @@ def clean_shard(task: dict) -> dict:
                for start in range(0, documents.num_rows, profile.rows_per_batch)]
     cleaned = pa.concat_tables(batches) if batches else clean_batch(documents, profile)
     rejected_mask = pc.is_valid(cleaned.column("reject_reason"))
-    kept_info = write_shard(cleaned.filter(pc.invert(rejected_mask)), kept_path) | {"dir": KEPT_DIR}
+    kept = cleaned.filter(pc.invert(rejected_mask))
+    kept_info = write_shard(kept, kept_path) | {"dir": KEPT_DIR}
     rejected_info = write_shard(cleaned.filter(rejected_mask), rejected_path) | {"dir": REJECTED_DIR}
     counts = merge_counts([reason_counts(_column(cleaned, "source"), _column(cleaned, "reject_reason")),
                            _pii_totals(cleaned)])

@@ -31,6 +31,10 @@ class LanguagePolicy:
     allowed_langs: list[str] = field(default_factory=list)  # empty: any language
     min_lang_score: float = 0.0  # probability of the top language, 0..1
     max_chars: int = 4000  # characters of each document shown to the model
+    # A language outside allowed_langs rejects a document only when lid.176 gives it at least
+    # this probability. For sources whose language is known (curated books, docs), a weak guess
+    # on markup, tables or code ("de" at 0.2 for a reST card list) is no reason; 0: any guess is.
+    min_not_allowed_score: float = 0.0
 
 
 def default_model_path() -> str:
@@ -81,13 +85,17 @@ def predict_languages(texts: pa.Array, max_chars: int = 4000,
 
 def language_reasons(langs: pa.Array, scores: pa.Array, policy: LanguagePolicy) -> pa.Array:
     """Reject reason per document: 'lang_score_low' (the model is unsure), 'lang_not_allowed:<code>'
-    (it is sure, and the language is not one the source may hold) or null."""
+    (it is sure enough, and the language is not one the source may hold) or null."""
     n = len(langs)
     reasons = pa.nulls(n, pa.string())
     if policy.allowed_langs:
         allowed = pc.fill_null(pc.is_in(langs, value_set=pa.array(policy.allowed_langs)), False)
         named = pc.binary_join_element_wise("lang_not_allowed:", pc.fill_null(langs, "none"), "")
-        reasons = pc.if_else(pc.invert(allowed), named, reasons)
+        refused = pc.invert(allowed)
+        if policy.min_not_allowed_score > 0:
+            sure = pc.greater_equal(scores, pa.scalar(policy.min_not_allowed_score, pa.float32()))
+            refused = pc.and_(refused, sure)
+        reasons = pc.if_else(refused, named, reasons)
     if policy.min_lang_score > 0:
         low = pc.less(scores, pa.scalar(policy.min_lang_score, pa.float32()))
         reasons = pc.if_else(low, pa.scalar("lang_score_low"), reasons)

@@ -5,9 +5,10 @@ ideographs to their unified forms; the 120K tokenizer is trained on the text as 
 only do what is safe: repair invalid UTF-8 and broken surrogates, drop control, format and
 private-use characters, unify exotic spaces and line breaks, strip trailing whitespace (never
 leading: code indentation is meaning), collapse runs of blank lines, repair detectable mojibake
-(UTF-8 read as cp1252/latin-1) and compose combining marks (NFC) on rows without CJK
-compatibility ideographs. Everything is a pyarrow.compute regex kernel over the column except
-the rare rows that need repair, which are found by a columnar test first.
+(UTF-8 read as cp1252/latin-1, and GBK/GB18030 Chinese read as cp1252/latin-1) and compose
+combining marks (NFC) on rows without CJK compatibility ideographs. Everything is a
+pyarrow.compute regex kernel over the column except the rare rows that need repair, which are
+found by a columnar test first.
 """
 
 from __future__ import annotations
@@ -37,9 +38,42 @@ _CJK_COMPAT = r"[\x{F900}-\x{FAFF}\x{2F800}-\x{2FA1F}]"
 _CP1252_CONTINUATION = "\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc" \
                        "\u2013\u2014\u2018-\u201a\u201c-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a" \
                        "\u20ac\u2122"
-_MOJIBAKE_RE2 = ("[\\x{00C2}-\\x{00F4}][" + "".join(f"\\x{{{ord(c):04X}}}" if len(c) == 1 else c
-                                                   for c in _CP1252_CONTINUATION) + "]")
+
+
+def _re2_class(body: str) -> str:
+    """A Python character-class body of characters and "a-b" ranges, as an RE2 class body."""
+    out, i = [], 0
+    while i < len(body):
+        if i + 2 < len(body) and body[i + 1] == "-":
+            out.append(f"\\x{{{ord(body[i]):04X}}}-\\x{{{ord(body[i + 2]):04X}}}")
+            i += 3
+        else:
+            out.append(f"\\x{{{ord(body[i]):04X}}}")
+            i += 1
+    return "".join(out)
+
+
+_MOJIBAKE_RE2 = "[" + _re2_class("\u00c2-\u00f4") + "][" + _re2_class(_CP1252_CONTINUATION) + "]"
 _MOJIBAKE_PY = re.compile(f"[\u00c2-\u00f4][{_CP1252_CONTINUATION}]{{1,3}}")
+# GBK/GB18030 bytes decoded as cp1252/latin-1: every Han character becomes two characters of
+# U+0080-U+00FF (or cp1252's specials), so the text shows runs of them ("ÖÐÎÄ" for 中文). A run of
+# four is the columnar test. The Python check then wants a segment (a stretch of characters
+# cp1252/latin-1 can produce) where such characters are most of the text (European text has an
+# accent here and there), a good share of them latin-1 symbols "¡".."¿" (a third of GB2312's
+# trail bytes fall there, no European letter does: a listing like "ÀÁÂÃÄÅ" stays), bytes that
+# are not valid UTF-8 (those are the other repair's), and a strict GB18030 decoding into CJK.
+_ENCODABLE = "\u0000-\u00ff\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc" \
+             "\u2013\u2014\u2018-\u201a\u201c-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122"
+_HIGH = "\u0080-\u00ff" + _ENCODABLE[len("\u0000-\u00ff"):]
+_GBK_RUN_RE2 = "[" + _re2_class(_HIGH) + "]{4}"
+_ENCODABLE_SEGMENT = re.compile(f"[{_ENCODABLE}]+")
+_HIGH_CHAR = re.compile(f"[{_HIGH}]")
+_LATIN1_SYMBOL = re.compile("[\u00a1-\u00bf]")
+_CJK = re.compile("[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+_MIN_GBK_HIGH_CHARS = 8  # four Han characters at least
+_MIN_GBK_HIGH_SHARE = 0.3  # of the segment's non-space characters
+_MIN_GBK_SYMBOL_SHARE = 0.1  # of the high characters: "¡".."¿"
+_MIN_GBK_CJK_SHARE = 0.9  # of the decoded non-ASCII characters
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _SURROGATE_PAIR = re.compile("([\ud800-\udbff])([\udc00-\udfff])")
 
@@ -58,9 +92,41 @@ def repair_mojibake(text: str) -> str:
             fixed = raw.decode("utf-8")
         except UnicodeDecodeError:
             return run
-        return fixed if len(fixed) == 1 else run
+        # One character, and not Arabic..NKo (U+0600-U+08FF): in English and Chinese pages "Ø" and
+        # a continuation byte is a Wingdings bullet ("Ø\xa0" from Word), not an Arabic letter.
+        return fixed if len(fixed) == 1 and not 0x600 <= ord(fixed) < 0x900 else run
 
     return _MOJIBAKE_PY.sub(fix, text)
+
+
+def _cp1252_bytes(text: str) -> bytes:
+    """The bytes a cp1252 decoder (latin-1 for its five holes, or a latin-1 one) read as this text."""
+    return b"".join(ch.encode("latin-1") if ord(ch) < 0x100 else ch.encode("cp1252") for ch in text)
+
+
+def repair_gbk_mojibake(text: str) -> str:
+    """Undo GBK/GB18030 Chinese read as cp1252/latin-1 ('ÖÐÎÄ' -> '中文'); leave anything else as is."""
+    def fix(match: re.Match) -> str:
+        segment = match.group(0)
+        high = len(_HIGH_CHAR.findall(segment))
+        if (high < _MIN_GBK_HIGH_CHARS or high < _MIN_GBK_HIGH_SHARE * len("".join(segment.split()))
+                or len(_LATIN1_SYMBOL.findall(segment)) < _MIN_GBK_SYMBOL_SHARE * high):
+            return segment
+        raw = _cp1252_bytes(segment)
+        try:
+            raw.decode("utf-8")
+            return segment  # UTF-8 read as cp1252: repair_mojibake's case
+        except UnicodeDecodeError:
+            pass
+        try:
+            fixed = raw.decode("gb18030")
+        except UnicodeDecodeError:
+            return segment
+        non_ascii = sum(1 for ch in fixed if ord(ch) >= 0x80)
+        cjk = len(_CJK.findall(fixed))
+        return fixed if non_ascii and cjk >= _MIN_GBK_CJK_SHARE * non_ascii else segment
+
+    return _ENCODABLE_SEGMENT.sub(fix, text)
 
 
 def repair_surrogates(text: str) -> str:
@@ -106,6 +172,10 @@ def normalize_texts(texts: pa.Array, repair_mojibake_runs: bool = True) -> pa.Ar
     """Normalize a text column (see the module docstring); returns a large_string array."""
     out = valid_utf8(texts)
     if repair_mojibake_runs:
+        # GBK first: the UTF-8 repair would turn pairs inside GBK mojibake into stray letters
+        # ("Ä±" -> "ı"); GBK's leaves segments that are valid UTF-8 to it.
+        out = _repair_rows(out, pc.fill_null(pc.match_substring_regex(out, _GBK_RUN_RE2), False),
+                           repair_gbk_mojibake)
         out = _repair_rows(out, pc.fill_null(pc.match_substring_regex(out, _MOJIBAKE_RE2), False),
                            repair_mojibake)
     out = pc.replace_substring_regex(out, _LINE_BREAKS, "\n")

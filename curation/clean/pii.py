@@ -22,14 +22,18 @@ import pyarrow.compute as pc
 PLACEHOLDERS = {"email": "<EMAIL>", "ip": "<IP>", "phone": "<PHONE>", "id_number": "<ID_NUMBER>"}
 
 _EMAIL_RE2 = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
-# Mainland mobile numbers: 1[3-9] + 9 digits, optionally +86 / 86, not inside a longer digit run.
-# RE2 has no look-behind, so the boundary characters are captured and written back.
-_PHONE_RE2 = r"(^|[^0-9])((?:\+?86[- ]?)?1[3-9][0-9](?:[- ]?[0-9]{4}){2})($|[^0-9])"
+# Mainland mobile numbers: 1[3-9] + 9 digits, optionally +86 / 86, not inside a longer digit run
+# and not the decimals of a number ("3.14159265359"): a "." before counts as a boundary only
+# after a non-digit ("tel.138..."). RE2 has no look-behind, so the boundary characters are
+# captured and written back.
+_PHONE_RE2 = r"(^|[^0-9.]|[^0-9]\.)((?:\+?86[- ]?)?1[3-9][0-9](?:[- ]?[0-9]{4}){2})($|[^0-9])"
 _IP_CANDIDATE_RE2 = r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}"
 _ID_CANDIDATE_RE2 = r"[1-9][0-9]{16}[0-9Xx]"
 _IP_PY = re.compile(r"(?<![\w.%])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![\w]|\.[0-9])")
-# A dotted quad right after one of these words is a version number ("Doxygen 1.8.13.0", "v1.2.3.4").
-_VERSION_BEFORE = re.compile(r"(?i)(?:version|ver\.?|release|build|doxygen|[\s\"'(]v)\s*[:=]?\s*[\"'(]?$")
+# A dotted quad right after one of these words is a version or section number ("Doxygen 1.8.13.0",
+# "v1.2.3.4", "Section 5.2.11.1" of a specification).
+_VERSION_BEFORE = re.compile(r"(?i)(?:version|ver\.?|release|build|doxygen|section|sect?\.|§|chapter|clause|"
+                             r"[\s\"'(]v)\s*[:=]?\s*[\"'(]?$")
 _ID_PY = re.compile(r"(?<![0-9A-Za-z])[1-9][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])"
                     r"(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx](?![0-9A-Za-z])")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)

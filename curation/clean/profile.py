@@ -2,8 +2,8 @@
 
 A profile is one YAML file (configs/clean/<name>.yaml) validated into CleanProfile: unknown keys
 are errors naming the key and the file. A rule set runs when its section is present (`chinese:`,
-`english:`, `code:`, `paper:`; `{}` means its defaults) and is absent otherwise; language ID, PII
-masking and the quality classifier are switched by their own sections.
+`english:`, `code:`, `paper:`, `reference:`; `{}` means its defaults) and is absent otherwise;
+language ID, PII masking and the quality classifier are switched by their own sections.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from curation.clean.extract import EXTRACTORS
 from curation.clean.langid import LanguagePolicy
 from curation.clean.paper import PaperRules
 from curation.clean.pii import PiiPolicy
+from curation.clean.reference import ReferenceRules
 from curation.config import ConfigError, from_dict, load_config
 
 
@@ -59,6 +60,7 @@ class CleanProfile:
     english: dict[str, Any] | None = None  # fields of curation.clean.english.EnglishRules
     code: CodeRules | None = None
     paper: PaperRules | None = None
+    reference: ReferenceRules | None = None
     classifier: ClassifierOptions | None = None
     rows_per_batch: int = 5000  # documents processed at once inside a shard (memory bound)
 

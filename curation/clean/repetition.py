@@ -197,3 +197,97 @@ def repetition_stats(texts: pa.Array, ngram_chars: int = 10, short_line_chars: i
                            num_paragraphs=out[:, 2], dup_paragraphs=out[:, 3],
                            sentence_end_lines=out[:, 4], short_lines=out[:, 5],
                            ngram_dup_chars=out[:, 7], nonspace_chars=out[:, 8])
+
+
+# Polynomial rolling hash of character n-grams (mod 2^64), each code point mixed first, the window
+# hash finalized with splitmix64 before it indexes the table. Equal hashes count as equal n-grams:
+# a 64-bit collision between two n-grams of one document is vanishingly rare in real text.
+_ROLL_BASE = np.uint64(0x100000001B3)
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+@numba.njit(cache=True, inline="always")
+def _finalize(h):
+    h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return (h ^ (h >> np.uint64(31))) | np.uint64(1)  # never 0: 0 marks an empty slot
+
+
+@numba.njit(cache=True)
+def _table_size(m):
+    """A power of two at least twice m: open addressing stays short."""
+    size = 2
+    while size < 2 * m:
+        size *= 2
+    return size
+
+
+@numba.njit(cache=True)
+def _coverage(offsets, data, ngram):
+    num_docs = len(offsets) - 1
+    covered = np.zeros(num_docs, np.int64)
+    nonspace = np.zeros(num_docs, np.int64)
+    max_len = 0
+    for d in range(num_docs):
+        max_len = max(max_len, offsets[d + 1] - offsets[d])
+    cps = np.empty(max_len + 1, np.int64)
+    hashes = np.empty(max_len + 1, np.uint64)
+    slots = np.empty(max_len + 1, np.int64)
+    diff = np.empty(max_len + 2, np.int64)
+    keys = np.empty(_table_size(max_len + 1), np.uint64)
+    counts = np.empty(len(keys), np.int64)
+    top = np.uint64(1)  # _ROLL_BASE ** (ngram - 1), the weight of the character leaving the window
+    for _ in range(ngram - 1):
+        top *= _ROLL_BASE
+    for d in range(num_docs):
+        n = _decode(data, offsets[d], offsets[d + 1], cps)
+        m = 0
+        for i in range(n):
+            if not _is_space(cps[i]):
+                cps[m] = cps[i]
+                m += 1
+        nonspace[d] = m
+        if m < ngram:
+            continue
+        windows = m - ngram + 1
+        h = np.uint64(0)
+        for j in range(ngram):
+            h = h * _ROLL_BASE + np.uint64(cps[j]) * _MIX
+        hashes[0] = _finalize(h)
+        for i in range(1, windows):
+            h = (h - np.uint64(cps[i - 1]) * _MIX * top) * _ROLL_BASE + np.uint64(cps[i + ngram - 1]) * _MIX
+            hashes[i] = _finalize(h)
+        size = _table_size(windows)
+        keys[:size] = 0
+        counts[:size] = 0
+        for i in range(windows):
+            s = np.int64(hashes[i] & np.uint64(size - 1))
+            while keys[s] != 0 and keys[s] != hashes[i]:
+                s = (s + 1) & (size - 1)
+            keys[s] = hashes[i]
+            counts[s] += 1
+            slots[i] = s
+        # Characters under any window whose n-gram occurs twice or more: +1/-1 at each such
+        # window's ends, then a running sum (O(m) however much the windows overlap).
+        diff[: m + 1] = 0
+        for i in range(windows):
+            if counts[slots[i]] > 1:
+                diff[i] += 1
+                diff[i + ngram] -= 1
+        run = 0
+        total = 0
+        for k in range(m):
+            run += diff[k]
+            if run > 0:
+                total += 1
+        covered[d] = total
+    return covered, nonspace
+
+
+def dup_ngram_coverage(texts: pa.Array, ngram_chars: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per document: non-space characters inside a character n-gram (whitespace skipped) that occurs
+    twice or more, and the number of non-space characters. Linear time in the text, whatever n is."""
+    if ngram_chars < 1:
+        raise ValueError("ngram_chars must be at least 1")
+    offsets, data = utf8_buffers(texts)
+    return _coverage(offsets, data, ngram_chars)

@@ -10,6 +10,7 @@ from curation.clean.normalize import (
     decode_utf8,
     normalize_text,
     normalize_texts,
+    repair_gbk_mojibake,
     repair_mojibake,
     repair_surrogates,
 )
@@ -81,6 +82,33 @@ def test_mojibake_from_real_english_text_is_repaired():
     assert repair_mojibake("itâ€™s cafÃ© naÃ¯ve") == "it’s café naïve"
     assert repair_mojibake("Ã la carte 50Â°") == "Ã la carte 50°"  # 'Ã ' is not a UTF-8 sequence
     assert normalize_text("donâ€™t") == "don’t"
+    # the columnar test finds runs without cp1252's specials too (text decoded as latin-1) ...
+    assert normalize_text("cafÃ© naÃ¯ve, 50Â°") == "café naïve, 50°"
+    # ... and a Word bullet before a no-break space in a Chinese page is no Arabic letter
+    assert normalize_text("温馨提示：Ø\xa0领取经验卡") == "温馨提示：Ø 领取经验卡"
+
+
+def test_gbk_chinese_read_as_latin1_or_cp1252_is_repaired():
+    texts = ["标题\n\n正文第一段。第二句话在这里。\n作者：张三", "Python 3.11 发布了新版本：性能提升 25%，详见官网。",
+             "丂丄丅丆丏 是 GBK 扩展区的字符。"]  # lead bytes 0x81: C1 controls after latin-1
+    for text in texts:
+        for encoding, wrong in (("gbk", "latin-1"), ("gbk", "cp1252"), ("gb18030", "latin-1")):
+            try:
+                broken = text.encode(encoding).decode(wrong)
+            except UnicodeDecodeError:
+                continue  # cp1252 cannot decode 0x81: such a page comes out with U+FFFD, beyond repair
+            assert broken != text and normalize_text(broken) == text
+    # UTF-8 Chinese read as cp1252 stays the UTF-8 repair's, even though it would decode as GBK too
+    assert normalize_text(_as_cp1252("中文编码错误的例子")) == "中文编码错误的例子"
+
+
+def test_european_text_and_latin1_tables_are_not_taken_for_gbk():
+    for text in ["Größe, Übergröße, schön, für Mädchen und Jungen. Ça a été déjà vu à la fête.",
+                 "Íslenska: Ég á góðan dag í dag. Þú ert mjög góður vinur minn.",
+                 "ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖ×ØÙÚÛÜÝÞß àáâãäåæçèéêëìíîïðñòóôõö÷øùúûüýþÿ",
+                 "¡¢£¤¥¦§¨©ª«¬®¯°±²³´µ¶·¸¹º»¼½¾¿ ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏ",
+                 "ÖÐÎÄ"]:  # two characters' worth: too little to tell
+        assert repair_gbk_mojibake(text) == text
 
 
 def test_combining_marks_compose_but_cjk_compatibility_ideographs_do_not():

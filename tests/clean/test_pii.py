@@ -58,3 +58,12 @@ def test_author_addresses_in_real_man_pages_are_masked():
 def test_unknown_kind_is_rejected():
     with pytest.raises(ValueError, match="unknown PII kind 'ssn'"):
         PiiPolicy(kinds=["ssn"])
+
+
+def test_decimals_and_section_numbers_are_not_phones_or_addresses():
+    # From the Python and kernel docs: digits of pi, a numbered section of a specification.
+    text = ("'3.14159265359'.zfill(5) and see section 5.2.11.1 (Section 3.2.2.2); "
+            "tel.13812345678, mail from 20.30.40.50")
+    out, counts = mask_pii(pa.array([text]), PiiPolicy(kinds=["phone", "ip"]))
+    assert out[0].as_py() == text.replace("13812345678", "<PHONE>").replace("20.30.40.50", "<IP>")
+    assert counts["pii_phone"].to_pylist() == [1] and counts["pii_ip"].to_pylist() == [1]
