@@ -275,6 +275,9 @@ def _manifest(recipe: Recipe, plan: Plan, tokenizer: TextTokenizer, token_files:
         "config": recipe.to_dict(), "seed": recipe.seed,
         "tokenizer": {"path": str(tokenizer.path), "sha256": tokenizer.sha256, "vocab_size": tokenizer.vocab_size,
                       "bos_id": tokenizer.bos_id, "eos_id": tokenizer.eos_id, "chat_markers": tokenizer.chat_markers},
+        # the trainer's contract (trainer.loop): flat keys it sizes the model and evaluates with
+        "vocab_size": tokenizer.vocab_size, "eos_id": tokenizer.eos_id, "tokenizer_path": str(tokenizer.path),
+        "tokenizer_sha256": tokenizer.sha256,
         "seq_len": recipe.seq_len, "row_tokens": recipe.row_tokens, "num_rows": plan.num_rows, "num_out": plan.num_rows,
         "num_tokens": total, "num_shards": len(shards), "rows_per_shard": recipe.rows_per_shard,
         "replanned": plan.replanned, "sources": sources, "counts": counts, "shards": shards,

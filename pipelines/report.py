@@ -49,7 +49,7 @@ def bar_chart(title: str, labels: Sequence[str], series: dict[str, Sequence[floa
     """A horizontal grouped bar chart as inline SVG (one group per label, one bar per series)."""
     if not labels or not series:
         return ""
-    bar_h, gap, left, width = 14, 10, 170, 560
+    bar_h, gap, left, width = 14, 10, 220, 560
     names = list(series)
     peak = max((v for values in series.values() for v in values), default=0) or 1
     group_h = bar_h * len(names) + gap
@@ -117,15 +117,26 @@ def stage_section(title: str, rows: list[dict]) -> str:
     return f"<h2>{esc(title)}</h2>{body}{chart}"
 
 
+def _reason_group(name: str) -> str:
+    """'rejected:lang_not_allowed:ko' -> 'rejected:lang_not_allowed': one row per reason, not per detail."""
+    return ":".join(name.split(":")[:2])
+
+
 def reasons_section(title: str, counts: dict[str, dict[str, int]], prefixes: Sequence[str]) -> str:
     """Why documents were removed: counts per reason and source (names like 'rejected:gambling')."""
-    reasons = sorted({name for named in counts.values() for name in named if name.startswith(tuple(prefixes))})
-    if not reasons:
+    grouped: dict[str, dict[str, int]] = {}
+    for source, named in counts.items():
+        for name, value in named.items():
+            if name.startswith(tuple(prefixes)) and value:
+                by_source = grouped.setdefault(_reason_group(name), {})
+                by_source[source] = by_source.get(source, 0) + value
+    if not grouped:
         return ""
-    sources = sorted(counts)
-    rows = [[reason] + [counts[s].get(reason, 0) for s in sources] for reason in reasons]
-    totals = [sum(counts[s].get(r, 0) for s in sources) for r in reasons]
-    chart = bar_chart(f"{title}: removals by reason", reasons, {"documents": totals})
+    reasons = sorted(grouped)
+    sources = sorted({s for by_source in grouped.values() for s in by_source})
+    rows = [[reason] + [grouped[reason].get(s, 0) for s in sources] for reason in reasons]
+    totals = [sum(grouped[r].values()) for r in reasons]
+    chart = bar_chart(f"{title}: removals by reason", [r.split(":", 1)[-1] for r in reasons], {"documents": totals})
     return f"<h3>{esc(title)}: why documents were removed</h3>{table(['reason'] + sources, rows)}{chart}"
 
 
@@ -134,7 +145,8 @@ def write_report(path: str | Path, title: str, sections: Sequence[str | Callable
     """Write the report atomically and return its path."""
     path = Path(path)
     rendered = [s() if callable(s) else s for s in sections]
-    meta = "<table>" + "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in (summary or {}).items()) + "</table>"
+    meta = ("<table>" + "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in (summary or {}).items())
+            + "</table>")
     page = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title>"
             f"<style>{_STYLE}</style></head><body><h1>{esc(title)}</h1>"
             f"<p class='muted'>written {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC</p>{meta}"

@@ -72,3 +72,19 @@ def run_stage(stage: str, out_dir: str | Path, key: str, build: Callable[[Path],
     if catalog is not None and run_id is not None:
         catalog.record_stage(run_id, stage, out_dir, manifest, skipped=skipped, seconds=seconds)
     return manifest, skipped
+
+
+def stage_status(stage: str, out_dir: str | Path, key: str) -> str:
+    """What run_stage would do with out_dir for this key, and why (for `curate run --dry-run`)."""
+    out_dir = Path(out_dir)
+    stage_file = out_dir / STAGE_FILE
+    if not stage_file.exists():
+        if out_dir.exists() and any(out_dir.iterdir()):
+            return "error: the directory holds files not written by curate"
+        return "run: no output yet"
+    previous = read_json(stage_file)
+    if previous.get("key") != key or previous.get("stage") != stage:
+        return "rerun: inputs or config changed"
+    if read_manifest(out_dir) is not None:
+        return "skip: complete for these inputs and config"
+    return "resume: an earlier run was interrupted"

@@ -163,3 +163,39 @@ def write_report(report: dict, out_dir: str | Path) -> list[str]:
     (out_dir / REPORT_MARKDOWN).write_text(markdown(report), encoding="utf-8")
     write_chart(report, out_dir / REPORT_CHART)
     return [REPORT_JSON, REPORT_MARKDOWN, REPORT_CHART]
+
+
+def report_directory(tested: Sequence[tuple[str | None, Path]], baselines: Sequence[tuple[str | None, Path]],
+                     eval_specs: Sequence[tuple[str, Path]], out_dir: str | Path, heldout_per_mille: int,
+                     max_eval_bytes: int, split: str = "heldout", num_threads: int | None = None,
+                     log: Callable[[str], None] = lambda message: None) -> dict:
+    """Measure tokenizers on eval sets into out_dir (report files + manifest); return the manifest.
+
+    `tested` and `baselines` are (name or None, path); ratios in the report are to the first baseline.
+    """
+    from curation.documents import read_json, write_manifest
+    from tokenizer.evalsets import load_eval_set
+    from tokenizer.reference import load_reference
+
+    def name_of(name: str | None, path: Path) -> str | None:
+        config = (path if path.is_dir() else path.parent) / "config.json"  # a `curate tokenizer train` dir
+        return name or (read_json(config).get("config", {}).get("name") if config.is_file() else None)
+
+    eval_sets = [load_eval_set(n, p, heldout_per_mille, max_eval_bytes, split) for n, p in eval_specs]
+    for e in eval_sets:
+        log(f"report: eval set {e.name}: {len(e.texts):,} documents, {e.num_bytes / 1e6:.2f} MB ({e.split})")
+    tokenizers = [load_reference(p, name_of(n, p), num_threads) for n, p in [*tested, *baselines]]
+    reference = tokenizers[len(tested)].name if baselines else None
+    report = build_report(tokenizers, eval_sets, reference, log=log)
+    settings = {"tokenizers": [str(p.resolve()) for _, p in tested],
+                "baselines": [str(p.resolve()) for _, p in baselines],
+                "evals": {n: str(p.resolve()) for n, p in eval_specs}, "split": split,
+                "heldout_per_mille": heldout_per_mille, "max_eval_mb": max_eval_bytes / 1e6}
+    report["settings"] = settings
+    files = write_report(report, out_dir)
+    manifest = {"stage": "tokenizer_report", "num_in": sum(len(e.texts) for e in eval_sets),
+                "num_out": len(tokenizers), "files": files, "config": settings,
+                "counts": {t: {e: m["num_tokens"] for e, m in by_set.items()}
+                           for t, by_set in report["results"].items()}}
+    write_manifest(out_dir, manifest)
+    return manifest

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from curation.config import to_dict
-from curation.documents import read_json, write_manifest
+from curation.documents import read_json
 from pipelines.catalog import Catalog, default_catalog_path
 from pipelines.stage import fingerprint, log, run_stage
 
@@ -121,18 +121,9 @@ def _named(spec: str) -> tuple[str | None, Path]:
     return (name, Path(path)) if sep and name and not Path(spec).exists() else (None, Path(spec))
 
 
-def _tokenizer_name(path: Path) -> str | None:
-    """The `name` a `curate tokenizer train` directory was trained under."""
-    config = (path if path.is_dir() else path.parent) / "config.json"
-    if config.is_file():
-        return read_json(config).get("config", {}).get("name")
-    return None
-
-
 def _report(args: argparse.Namespace) -> int:
-    from tokenizer.evalsets import default_eval_specs, load_eval_set, parse_eval_specs
-    from tokenizer.reference import load_reference
-    from tokenizer.report import build_report, write_report
+    from tokenizer.evalsets import default_eval_specs, parse_eval_specs
+    from tokenizer.report import report_directory
 
     tested = [_named(s) for s in args.tokenizer]
     baselines = [_named(s) for s in args.baseline]
@@ -149,20 +140,8 @@ def _report(args: argparse.Namespace) -> int:
     key = fingerprint(settings, [p for _, p in tested + baselines] + [p for _, p in eval_specs])
 
     def build(out_dir: Path) -> dict:
-        eval_sets = [load_eval_set(n, p, per_mille, int(args.max_eval_mb * 1e6), args.split) for n, p in eval_specs]
-        for e in eval_sets:
-            log(f"report: eval set {e.name}: {len(e.texts):,} documents, {e.num_bytes / 1e6:.2f} MB ({e.split})")
-        tokenizers = [load_reference(p, n or _tokenizer_name(p), args.num_threads) for n, p in tested + baselines]
-        reference = tokenizers[len(tested)].name if baselines else None
-        report = build_report(tokenizers, eval_sets, reference, log=log)
-        report["settings"] = settings
-        files = write_report(report, out_dir)
-        manifest = {"stage": "tokenizer_report", "num_in": sum(len(e.texts) for e in eval_sets),
-                "num_out": len(tokenizers), "files": files, "config": settings,
-                "counts": {t: {e: m["num_tokens"] for e, m in by_set.items()}
-                           for t, by_set in report["results"].items()}}
-        write_manifest(out_dir, manifest)
-        return manifest
+        return report_directory(tested, baselines, eval_specs, out_dir, per_mille, int(args.max_eval_mb * 1e6),
+                                args.split, args.num_threads, log)
 
     def body(catalog: Catalog, run_id: str) -> None:
         run_stage("tokenizer_report", args.out, key, build, catalog, run_id, force=args.force)
