@@ -52,3 +52,28 @@ def write_chain(directory: Path, corpora: Path, work: str = "work", stages: list
                   "eval": {"zh": str(corpora / "paper" / "csl_zh" / "csl_abstracts.jsonl")}},
     }))
     return pipeline
+
+
+# Measurements, not results: they differ between any two runs.
+VOLATILE_KEYS = {"seconds", "peak_rss_mb", "timing", "memory", "run", "resumed", "tokens_per_second"}
+
+
+def _stable_json(value):
+    if isinstance(value, dict):
+        return {k: _stable_json(v) for k, v in value.items() if k not in VOLATILE_KEYS}
+    if isinstance(value, list):
+        return [_stable_json(v) for v in value]
+    return value
+
+
+def comparable_outputs(work: Path) -> dict[str, object]:
+    """Every output: data files as bytes, JSON without its measurements, paths relative to the run's directory."""
+    outputs = {}
+    for name, data in sorted((str(p.relative_to(work)), p.read_bytes()) for p in work.rglob("*")
+                             if p.is_file() and p.name != ".stage.json"):
+        # task markers hold timings only; the tokenizer's report.md shows its tokens/s (report.json is compared)
+        if name.startswith("reports/") or name.endswith((".done.json", "report/report.md")):
+            continue
+        data = data.replace(str(work.parent).encode(), b"<dir>")
+        outputs[name] = _stable_json(json.loads(data)) if name.endswith(".json") else data
+    return outputs

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipelines.chain import SOURCES, write_chain
-from tests.pipelines.test_ingest_cli import _tree_bytes, dask_cluster  # noqa: F401 (fixture)
+from tests.pipelines.chain import SOURCES, comparable_outputs, write_chain
+from tests.pipelines.test_ingest_cli import dask_cluster  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 # Training resumes from checkpoints (tests/trainer); here the chain stops at the mixtures.
@@ -24,30 +24,6 @@ def _run(pipeline: Path, catalog: Path, *extra) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", str(pipeline), "--catalog", str(catalog),
                              *extra], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
-
-
-# Measurements, not results: they differ between any two runs.
-VOLATILE_KEYS = {"seconds", "peak_rss_mb", "timing", "memory", "run", "resumed", "tokens_per_second"}
-
-
-def _stable_json(value):
-    if isinstance(value, dict):
-        return {k: _stable_json(v) for k, v in value.items() if k not in VOLATILE_KEYS}
-    if isinstance(value, list):
-        return [_stable_json(v) for v in value]
-    return value
-
-
-def _outputs(work: Path) -> dict[str, object]:
-    """Every output: data files as bytes, JSON without its measurements, paths relative to the run's directory."""
-    outputs = {}
-    for name, data in _tree_bytes(work).items():
-        # task markers hold timings only; the tokenizer's report.md shows its tokens/s (report.json is compared)
-        if name.startswith("reports/") or name.endswith((".done.json", "report/report.md")):
-            continue
-        data = data.replace(str(work.parent).encode(), b"<dir>")
-        outputs[name] = _stable_json(json.loads(data)) if name.endswith(".json") else data
-    return outputs
 
 
 def _accounted(work: Path) -> None:
@@ -66,7 +42,7 @@ def reference(tmp_path_factory, corpora) -> dict[str, bytes]:
     run = _run(write_chain(directory, corpora, stages=STAGES), directory / "c.duckdb", "--workers", "2")
     out, err = run.communicate(timeout=900)
     assert run.returncode == 0, err[-3000:]
-    return _outputs(directory / "work")
+    return comparable_outputs(directory / "work")
 
 
 @pytest.mark.parametrize("stage", ["clean", "dedup", "mixture"])
@@ -84,7 +60,7 @@ def test_sigkill_during_a_stage_then_rerun_gives_identical_outputs(tmp_path, cor
     out, err = again.communicate(timeout=900)
     assert again.returncode == 0, err[-3000:]
     assert "resuming" in err
-    outputs = _outputs(tmp_path / "work")
+    outputs = comparable_outputs(tmp_path / "work")
     assert sorted(outputs) == sorted(reference)
     assert [k for k in outputs if outputs[k] != reference[k]] == []
     _accounted(tmp_path / "work")
@@ -106,5 +82,5 @@ def test_worker_killed_mid_stage_on_an_external_cluster(tmp_path, corpora, refer
     children[0].kill()  # the worker process itself; its nanny starts a new one
     out, err = run.communicate(timeout=900)
     assert run.returncode == 0, err[-3000:]
-    assert _outputs(tmp_path / "work") == reference  # an external cluster gives the local run's bytes
+    assert comparable_outputs(tmp_path / "work") == reference  # an external cluster gives the local run's bytes
     _accounted(tmp_path / "work")

@@ -46,7 +46,7 @@ def test_report_has_every_section_and_renders_its_charts(chain_run, tmp_path):
     _, result = chain_run
     page = open(result["report"], encoding="utf-8").read()
     assert "http://" not in page.split("<body>")[0] and "<script src" not in page and "<link" not in page
-    assert "not_html:application/pdf" in page and "http_status_404" in page  # ingest removal reasons
+    assert "skipped:not_html" in page and "skipped:http_status_404" in page  # ingest removal reasons
     for heading in ("Clean: why documents were removed", "<h2>Dedup</h2>", "Cross-corpus", "Table 9",
                     "Stable mixture", "Decay mixture", "Training loss", "Llama-2"):
         assert heading in page, heading
