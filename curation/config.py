@@ -21,8 +21,8 @@ class ConfigError(ValueError):
     """A config file or value that cannot be used; the message names the file and key."""
 
 
-def load_config(path: str | Path, cls: type[T], overrides: dict | None = None) -> T:
-    """Read a YAML file into dataclass `cls`, applying `overrides` (top-level keys) on top."""
+def read_yaml_mapping(path: str | Path) -> dict:
+    """A YAML file whose top level is a mapping; a one-line ConfigError otherwise."""
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -32,6 +32,12 @@ def load_config(path: str | Path, cls: type[T], overrides: dict | None = None) -
         raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
+    return raw
+
+
+def load_config(path: str | Path, cls: type[T], overrides: dict | None = None) -> T:
+    """Read a YAML file into dataclass `cls`, applying `overrides` (top-level keys) on top."""
+    raw = read_yaml_mapping(path)
     raw.update({k: v for k, v in (overrides or {}).items() if v is not None})
     return from_dict(cls, raw, where=str(path))
 

@@ -18,19 +18,8 @@ import numpy as np
 import pyarrow as pa
 
 from curation.documents import file_sha256
+from tokenizer.encoding import resolve_model_path
 from tokenizer.special_tokens import BOS, EOS, IM_END, IM_START
-
-MODEL_FILE = "tokenizer.model"  # what `curate tokenizer train` writes into its directory
-
-
-def model_path(path: str | Path) -> Path:
-    """The .model file of a tokenizer given as a file or as a `curate tokenizer train` directory."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / MODEL_FILE
-    if not path.is_file():
-        raise ValueError(f"tokenizer model not found: {path}")
-    return path
 
 
 class TextTokenizer:
@@ -39,7 +28,7 @@ class TextTokenizer:
     def __init__(self, path: str | Path):
         import sentencepiece as spm
 
-        self.path = model_path(path)
+        self.path = resolve_model_path(path)
         try:
             self.sp = spm.SentencePieceProcessor(model_file=str(self.path))
         except (OSError, RuntimeError) as exc:

@@ -12,9 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from curation.config import ConfigError, from_dict
+from curation.config import ConfigError, from_dict, read_yaml_mapping
 from tokenizer.charsets import GuaranteedChars
 
 PRESETS_DIR = Path(__file__).resolve().parents[1] / "configs" / "tokenizer"
@@ -83,18 +81,6 @@ def preset_names() -> list[str]:
     return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
 
 
-def _read_yaml(path: Path) -> dict:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
-    return raw
-
-
 def _layer(base: dict, top: dict) -> dict:
     merged = dict(base)
     for key, value in top.items():
@@ -116,11 +102,11 @@ def load_tokenizer_config(preset: str | None = None, config_path: str | Path | N
         if preset not in preset_names():
             raise ConfigError(f"unknown preset {preset!r} (known: {', '.join(preset_names())})")
         preset_path = PRESETS_DIR / f"{preset}.yaml"
-        from_dict(TokenizerConfig, _read_yaml(preset_path), where=str(preset_path))
-        raw, where = _read_yaml(preset_path), str(preset_path)
+        from_dict(TokenizerConfig, read_yaml_mapping(preset_path), where=str(preset_path))
+        raw, where = read_yaml_mapping(preset_path), str(preset_path)
     if config_path is not None:
         config_path = Path(config_path)
-        top = _read_yaml(config_path)
+        top = read_yaml_mapping(config_path)
         # validate the file on its own first, so an unknown key is reported against it
         from_dict(TokenizerConfig, _layer(dataclasses.asdict(TokenizerConfig()), top), where=str(config_path))
         raw, where = _layer(raw, top), str(config_path)

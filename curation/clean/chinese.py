@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from curation.clean.columns import as_text_column, count_chars, ratio, to_numpy
 from curation.clean.decision import first_reason
 from curation.clean.repetition import repetition_stats
 
@@ -116,58 +117,44 @@ def _per_row(mask: np.ndarray, parents: np.ndarray, num_rows: int) -> np.ndarray
     return np.bincount(parents[mask], minlength=num_rows)
 
 
-def _np(array) -> np.ndarray:
-    return array.to_numpy(zero_copy_only=False)
 
-
-def _count_chars(texts: pa.Array, char_class: str) -> np.ndarray:
-    """Characters of a regex class per row: length minus length with the class's runs deleted
-    (3-4x faster than counting one-character matches)."""
-    without = pc.utf8_length(pc.replace_substring_regex(texts, char_class + "+", ""))
-    return _np(pc.utf8_length(texts)).astype(np.int64) - _np(without).astype(np.int64)
-
-
-def _ratio(num: np.ndarray, den: np.ndarray) -> pa.Array:
-    return pa.array(np.where(den > 0, num / np.maximum(den, 1), 0.0).astype(np.float32))
 
 
 def annotate(texts: pa.Array, rules: ChineseRules) -> pa.Table:
     """Drop boilerplate lines and compute the quality_* columns of the Chinese web rules."""
-    if isinstance(texts, pa.ChunkedArray):
-        texts = texts.combine_chunks()
-    texts = pc.fill_null(texts, "").cast(pa.large_string())
+    texts = as_text_column(texts)
     num_rows = len(texts)
     lines, parents = _lines(texts)
-    line_chars = _np(pc.utf8_length(lines))
+    line_chars = to_numpy(pc.utf8_length(lines))
     boilerplate = np.zeros(len(lines), dtype=bool)
     if rules.remove_boilerplate_lines and len(lines):
-        boilerplate = _np(pc.match_substring_regex(lines, BOILERPLATE_RE2)) & \
+        boilerplate = to_numpy(pc.match_substring_regex(lines, BOILERPLATE_RE2)) & \
             (line_chars <= rules.max_boilerplate_line_chars)
         texts = _join_lines(lines, parents, ~boilerplate, num_rows)
     kept = ~boilerplate
     trimmed = pc.utf8_trim(lines, characters=" \t\u3000")
-    han_per_line = _count_chars(trimmed, _HAN_RE2)
-    trimmed_chars = _np(pc.utf8_length(trimmed))
-    headline = (_np(pc.match_substring_regex(trimmed, _HEADLINE_RE2)) & (2 * han_per_line >= trimmed_chars)
+    han_per_line = count_chars(trimmed, _HAN_RE2)
+    trimmed_chars = to_numpy(pc.utf8_length(trimmed))
+    headline = (to_numpy(pc.match_substring_regex(trimmed, _HEADLINE_RE2)) & (2 * han_per_line >= trimmed_chars)
                 & kept)
     nonempty = (trimmed_chars > 0) & kept
 
     stats = repetition_stats(texts, rules.ngram_chars)
-    cjk = _count_chars(texts, _HAN_RE2)
-    nonspace = _np(pc.utf8_length(texts)) - _count_chars(texts, _SPACE_RE2)
+    cjk = count_chars(texts, _HAN_RE2)
+    nonspace = to_numpy(pc.utf8_length(texts)) - count_chars(texts, _SPACE_RE2)
     num_lines = _per_row(nonempty, parents, num_rows)
     columns = {
         "text": texts,
         "quality_boilerplate_lines": pa.array(_per_row(boilerplate, parents, num_rows).astype(np.int32)),
         "quality_num_chars": pc.utf8_length(texts).cast(pa.int64()),
         "quality_cjk_chars": pa.array(cjk.astype(np.int64)),
-        "quality_cjk_ratio": _ratio(cjk, nonspace),
+        "quality_cjk_ratio": ratio(cjk, nonspace),
         "quality_num_lines": pa.array(num_lines.astype(np.int32)),
-        "quality_dup_line_frac": _ratio(stats.dup_lines, stats.num_lines),
-        "quality_dup_paragraph_frac": _ratio(stats.dup_paragraphs, stats.num_paragraphs),
-        "quality_dup_ngram_char_frac": _ratio(stats.ngram_dup_chars, stats.nonspace_chars),
-        "quality_sentence_end_frac": _ratio(stats.sentence_end_lines, stats.num_lines),
-        "quality_headline_line_frac": _ratio(_per_row(headline, parents, num_rows), num_lines),
+        "quality_dup_line_frac": ratio(stats.dup_lines, stats.num_lines),
+        "quality_dup_paragraph_frac": ratio(stats.dup_paragraphs, stats.num_paragraphs),
+        "quality_dup_ngram_char_frac": ratio(stats.ngram_dup_chars, stats.nonspace_chars),
+        "quality_sentence_end_frac": ratio(stats.sentence_end_lines, stats.num_lines),
+        "quality_headline_line_frac": ratio(_per_row(headline, parents, num_rows), num_lines),
         "quality_gambling_hits": pc.count_substring_regex(texts, _lexicon_re2(rules.gambling_terms)),
         "quality_gambling_context_hits": pc.count_substring_regex(
             texts, _lexicon_re2(rules.gambling_context_terms)),
@@ -182,7 +169,7 @@ def annotate(texts: pa.Array, rules: ChineseRules) -> pa.Table:
 
 def decide(annotations: pa.Table, rules: ChineseRules) -> pa.Array:
     """The first failed rule per row as a reason string ('gambling', 'link_list', ...), null = keep."""
-    a = {name: _np(annotations.column(name)) for name in annotations.column_names
+    a = {name: to_numpy(annotations.column(name)) for name in annotations.column_names
          if name.startswith("quality_")}
     link_list = (a["quality_num_lines"] >= rules.min_lines_for_link_list) & (
         (a["quality_headline_line_frac"] >= rules.max_headline_line_frac)

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from curation.clean.columns import as_text_column, count_chars, ratio, to_numpy
 from curation.clean.decision import first_reason
 from curation.clean.repetition import dup_ngram_coverage
 
@@ -52,43 +53,30 @@ class ReferenceRules:
             raise ValueError("ngram_chars must be at least 1")
 
 
-def _np(array) -> np.ndarray:
-    return np.asarray(array.to_numpy(zero_copy_only=False))
 
-
-def _count_chars(texts: pa.Array, char_class: str) -> np.ndarray:
-    """Characters of a regex class per row: length minus length with the class's runs deleted."""
-    without = pc.utf8_length(pc.replace_substring_regex(texts, char_class + "+", ""))
-    return _np(pc.utf8_length(texts)).astype(np.int64) - _np(without).astype(np.int64)
-
-
-def _frac(num: np.ndarray, den: np.ndarray) -> pa.Array:
-    return pa.array(np.where(den > 0, num / np.maximum(den, 1), 0.0).astype(np.float32))
 
 
 def annotate(texts: pa.Array, rules: ReferenceRules) -> pa.Table:
     """The quality_* columns of the reference rules; the text is returned unchanged."""
-    if isinstance(texts, pa.ChunkedArray):
-        texts = texts.combine_chunks()
-    texts = pc.fill_null(texts, "").cast(pa.large_string())
-    han = _count_chars(texts, _HAN_RE2)
-    words = _np(pc.count_substring_regex(texts, _WORD_RE2)).astype(np.int64) + han // 2
+    texts = as_text_column(texts)
+    han = count_chars(texts, _HAN_RE2)
+    words = to_numpy(pc.count_substring_regex(texts, _WORD_RE2)).astype(np.int64) + han // 2
     unruled = pc.replace_substring_regex(texts, _RULER_RE2, "")
-    text_chars = _np(pc.utf8_length(unruled)).astype(np.int64) - _count_chars(unruled, _SPACE_RE2)
+    text_chars = to_numpy(pc.utf8_length(unruled)).astype(np.int64) - count_chars(unruled, _SPACE_RE2)
     dup_chars, dup_den = dup_ngram_coverage(texts, rules.ngram_chars)
     return pa.table({
         "text": texts,
         "quality_num_chars": pc.utf8_length(texts).cast(pa.int64()),
         "quality_num_words": pa.array(words),
-        "quality_letter_frac": _frac(_count_chars(unruled, _LETTER_RE2), text_chars),
-        "quality_garbage_frac": _frac(_count_chars(unruled, _GARBAGE_RE2), text_chars),
-        "quality_dup_ngram_char_frac": _frac(dup_chars, dup_den),
+        "quality_letter_frac": ratio(count_chars(unruled, _LETTER_RE2), text_chars),
+        "quality_garbage_frac": ratio(count_chars(unruled, _GARBAGE_RE2), text_chars),
+        "quality_dup_ngram_char_frac": ratio(dup_chars, dup_den),
     })
 
 
 def decide(annotations: pa.Table, rules: ReferenceRules) -> pa.Array:
     """'garbage_chars', 'too_short', 'mostly_non_text', 'repetitive' or null (keep) per document."""
-    a = {name: _np(annotations.column(name)) for name in annotations.column_names
+    a = {name: to_numpy(annotations.column(name)) for name in annotations.column_names
          if name.startswith("quality_")}
     checks = [  # undecodable bytes first: such a file also looks short and not like text
         ("garbage_chars", a["quality_garbage_frac"] > rules.max_garbage_frac),
