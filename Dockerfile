@@ -8,5 +8,8 @@ COPY mixtures mixtures
 COPY pipelines pipelines
 COPY trainer trainer
 COPY configs configs
-RUN pip install --no-cache-dir -e .
+# The sample pipeline ends with a short training run: torch's CPU wheel from PyTorch's own index
+# (PyPI's default torch wheel is the multi-GB CUDA build).
+RUN pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu \
+ && pip install --no-cache-dir -e ".[train]"
 ENV CURATE_CATALOG=/data/catalog.duckdb
