@@ -40,6 +40,9 @@ CREATE TABLE IF NOT EXISTS schedule_state (
     schedule VARCHAR PRIMARY KEY, last_due TIMESTAMPTZ, updated_at TIMESTAMPTZ);
 CREATE TABLE IF NOT EXISTS outputs (
     run_id VARCHAR, stage VARCHAR, name VARCHAR, path_glob VARCHAR, recorded_at TIMESTAMPTZ);
+CREATE TABLE IF NOT EXISTS experiment_results (
+    run_id VARCHAR, experiment VARCHAR, variant VARCHAR, seed INTEGER, domain VARCHAR,
+    bits_per_byte DOUBLE, steps INTEGER, tokens BIGINT, seconds DOUBLE, recorded_at TIMESTAMPTZ);
 """
 _VIEW_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -137,6 +140,13 @@ class Catalog:
             for name, glob in outputs:
                 con.execute("INSERT INTO outputs VALUES (?, ?, ?, ?, ?)",
                             [run_id, stage, name, str(out_dir / glob), _now()])
+
+    def record_experiment(self, run_id: str, experiment: str, records: list[dict]) -> None:
+        """Bits per byte per variant, seed and domain of one `curate experiment` (pipelines.experiment)."""
+        rows = [[run_id, experiment, r["variant"], r["seed"], domain, value, r["steps"], r["tokens"], r["seconds"],
+                 _now()] for r in records for domain, value in sorted(r["bits_per_byte"].items())]
+        if rows:
+            self._execute("INSERT INTO experiment_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", many=rows)
 
     def last_scheduled(self, schedule: str) -> datetime | None:
         """The scheduled time of the last run a schedule started, or None."""

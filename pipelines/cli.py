@@ -7,9 +7,10 @@ import os
 import sys
 
 from pipelines.commands import catalog as catalog_commands
-from pipelines.commands import clean, dedup, ingest, mixture, run, schedule, tokenizer, train
+from pipelines.commands import clean, dedup, experiment, ingest, mixture, run, schedule, select_sft, tokenizer, train
 
-COMMAND_MODULES = (ingest, clean, dedup, tokenizer, mixture, train, run, schedule, catalog_commands)
+COMMAND_MODULES = (ingest, clean, dedup, tokenizer, mixture, train, run, schedule, catalog_commands, experiment,
+                   select_sft)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,6 +25,7 @@ class DataConfig:
     decay_dir: str | None = None  # None: the stable mixture goes on through the decay phase
     seed: int = 0
     num_workers: int = 0  # DataLoader worker processes per rank
+    shuffle: bool = True  # False: read the mixture's shards and rows in stored order (curriculum, block order)
 
 
 @dataclass

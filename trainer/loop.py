@@ -65,7 +65,7 @@ class Run:
 
         with_docs = not cfg.model.cross_doc_attention
         mixture = dict(batch_size=cfg.micro_batch_size, seed=cfg.data.seed, rank=self.dist.rank,
-                       world_size=self.dist.world_size, with_doc_ids=with_docs)
+                       world_size=self.dist.world_size, with_doc_ids=with_docs, shuffle=cfg.data.shuffle)
         self.stable_data = MixtureDataset(cfg.data.stable_dir, **mixture)
         self.decay_data = MixtureDataset(cfg.data.decay_dir, **mixture) if cfg.data.decay_dir else None
         self.seq_len = self.stable_data.seq_len
