@@ -3,8 +3,8 @@
 Only the driver process writes here (workers return small results to it), so DuckDB's single
 writer is enough. Each operation opens the file for a moment and closes it again, so a long run
 never holds the lock: `curate runs` or a second job can use the catalog while the first one works
-(a brief conflict is retried for up to LOCK_WAIT_SECONDS). Stage outputs are reachable from SQL as views named after the output
-(`ingest`, `clean_kept`, ...) over the newest run that produced them.
+(a brief conflict is retried for up to LOCK_WAIT_SECONDS). Stage outputs are reachable from SQL as
+views named after the output (`ingest`, `clean_kept`, ...) over the newest run that produced them.
 """
 
 from __future__ import annotations

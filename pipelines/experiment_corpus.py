@@ -13,7 +13,7 @@
     heldout  DATA/heldout/<domain>         the evaluation sets (tokenized; trainer.evaluation format)
 
 Evaluation text is the *cleaned* held-out split (evaluation measures the text a model should
-predict well, not boilerplate), cut at max_heldout_bytes in id order; instruction domains are
+predict well, not boilerplate), cut at max_heldout_bytes in sha256(id) order; instruction domains are
 scored on assistant replies only (prompts are context). No variant ever trains on a held-out
 document: the pools are built from the train split only. Everything is encoded with one tokenizer,
 renumbered to the pieces the corpus uses (mixtures.vocabulary). The whole directory is one stage
@@ -64,6 +64,13 @@ def split_key(row: dict, group_by: str) -> str:
 
 def is_held_out(key: str, percent: int) -> bool:
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") % 100 < percent
+
+
+def evaluation_order(ids: list[str], items: list) -> list:
+    """Items in the order of sha256(id): a cut at max_heldout_bytes then samples every source of a
+    domain, not the sources whose ids sort first (in id order the instruction set was all CodeAlpaca)."""
+    order = sorted(range(len(ids)), key=lambda i: hashlib.sha256(ids[i].encode()).digest())
+    return [items[i] for i in order]
 
 
 def split_documents(in_dir: Path, out_dir: Path, percent: int, group_by: str) -> dict:
@@ -245,8 +252,8 @@ def build_corpus(corpus: CorpusConfig, out: Path, executor: Executor) -> dict:
                 "kept" if domain.clean else "heldout")
             # Many short excerpts, not a few long documents: each held-out document's first
             # max_heldout_doc_bytes (cut at a character boundary).
-            _, texts = read_texts(directory)
-            texts = [_head(t, HELDOUT_DOC_BYTES) for t in texts]
+            ids, texts = read_texts(directory)
+            texts = [_head(t, HELDOUT_DOC_BYTES) for t in evaluation_order(ids, texts)]
             sizes = [len(t.encode()) for t in texts]
             texts = texts[:_leading(texts, sizes, corpus.max_heldout_bytes)]
             values, offsets = tokenizer.encode(texts, 2)
@@ -257,7 +264,8 @@ def build_corpus(corpus: CorpusConfig, out: Path, executor: Executor) -> dict:
             _, train_convs = read_conversations(out / "split" / name / "train")
             values, _, _ = encode_conversations(tokenizer, train_convs, 2)
             chat_ids.append(values)
-            _, convs = read_conversations(out / "split" / name / "heldout")
+            ids, convs = read_conversations(out / "split" / name / "heldout")
+            convs = evaluation_order(ids, convs)
             replies = [sum(len(m["content"].encode()) for m in c if m["role"] == "assistant") for c in convs]
             convs = convs[:_leading(convs, [conversation_bytes(c) for c in convs], corpus.max_heldout_bytes)]
             values, offsets, mask = encode_conversations(tokenizer, convs, 2)
