@@ -15,6 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from curation.clean.repetition import hash_table_size
+
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 
@@ -36,13 +38,6 @@ def _same(ids, a, b, n):
     return True
 
 
-@numba.njit(cache=True)
-def _table_size(m):
-    size = 2
-    while size < 2 * m:
-        size *= 2
-    return size
-
 
 @numba.njit(cache=True)
 def top_ngram_chars(ids, lengths, offsets, n):
@@ -52,13 +47,13 @@ def top_ngram_chars(ids, lengths, offsets, n):
     longest = 0
     for r in range(num_rows):
         longest = max(longest, offsets[r + 1] - offsets[r])
-    first = np.empty(_table_size(longest), np.int64)  # position of the slot's n-gram, -1 when empty
+    first = np.empty(hash_table_size(longest), np.int64)  # position of the slot's n-gram, -1 when empty
     count = np.empty(len(first), np.int64)
     for r in range(num_rows):
         start, m = offsets[r], offsets[r + 1] - offsets[r] - n + 1
         if m <= 0:
             continue
-        size = _table_size(m)
+        size = hash_table_size(m)
         first[:size] = -1
         best_count, best_first = 0, 0
         for i in range(start, start + m):
@@ -87,12 +82,12 @@ def duplicate_ngram_chars(ids, lengths, offsets, n):
     longest = 0
     for r in range(num_rows):
         longest = max(longest, offsets[r + 1] - offsets[r])
-    first = np.empty(_table_size(longest), np.int64)
+    first = np.empty(hash_table_size(longest), np.int64)
     for r in range(num_rows):
         start, stop = offsets[r], offsets[r + 1] - n + 1
         if stop <= start:
             continue
-        size = _table_size(stop - start)
+        size = hash_table_size(stop - start)
         first[:size] = -1
         i, total = start, 0
         while i < stop:

@@ -214,7 +214,7 @@ def _finalize(h):
 
 
 @numba.njit(cache=True)
-def _table_size(m):
+def hash_table_size(m):
     """A power of two at least twice m: open addressing stays short."""
     size = 2
     while size < 2 * m:
@@ -234,7 +234,7 @@ def _coverage(offsets, data, ngram):
     hashes = np.empty(max_len + 1, np.uint64)
     slots = np.empty(max_len + 1, np.int64)
     diff = np.empty(max_len + 2, np.int64)
-    keys = np.empty(_table_size(max_len + 1), np.uint64)
+    keys = np.empty(hash_table_size(max_len + 1), np.uint64)
     counts = np.empty(len(keys), np.int64)
     top = np.uint64(1)  # _ROLL_BASE ** (ngram - 1), the weight of the character leaving the window
     for _ in range(ngram - 1):
@@ -257,7 +257,7 @@ def _coverage(offsets, data, ngram):
         for i in range(1, windows):
             h = (h - np.uint64(cps[i - 1]) * _MIX * top) * _ROLL_BASE + np.uint64(cps[i + ngram - 1]) * _MIX
             hashes[i] = _finalize(h)
-        size = _table_size(windows)
+        size = hash_table_size(windows)
         keys[:size] = 0
         counts[:size] = 0
         for i in range(windows):
