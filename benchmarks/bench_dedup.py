@@ -148,14 +148,7 @@ def estimate_quality(num_perm: int) -> Comparison:
         hashes, starts, _ = batch_shingles(pa.array(planted.texts, pa.large_string()),
                                            np.full(len(planted.texts), MODES[lang], np.int8), ngram_sizes(5, 5, 5))
         sets = [np.unique(hashes[starts[i]:starts[i + 1]]) for i in range(len(planted.texts))]
-        first: dict[str, int] = {}
-        for i, label in enumerate(planted.labels):
-            if label in first:
-                pairs.append((sets[first[label]], sets[i]))
-            else:
-                first[label] = i
-        bases = list(first.values())
-        pairs += [(sets[a], sets[b]) for a, b in zip(bases[:-1:2], bases[1::2])][:50]
+        pairs += [(sets[a], sets[b]) for a, b in planted.index_pairs(max_unrelated=50)]
     truth = np.array([len(np.intersect1d(a, b)) / len(np.union1d(a, b)) for a, b in pairs])
     flat = np.concatenate([s for pair in pairs for s in pair])
     starts = np.cumsum([0] + [len(s) for pair in pairs for s in pair])

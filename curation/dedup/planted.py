@@ -65,6 +65,19 @@ class PlantedSet:
     def num_planted_copies(self) -> int:
         return len(self.ids) - len(set(self.labels))
 
+    def index_pairs(self, max_unrelated: int) -> list[tuple[int, int]]:
+        """(base, copy) index pairs of every planted copy, then up to max_unrelated pairs of
+        unrelated bases (consecutive cluster bases), for estimators measured on both kinds."""
+        first: dict[str, int] = {}
+        pairs = []
+        for i, label in enumerate(self.labels):
+            if label in first:
+                pairs.append((first[label], i))
+            else:
+                first[label] = i
+        bases = list(first.values())
+        return pairs + list(zip(bases[:-1:2], bases[1::2]))[:max_unrelated]
+
 
 def _fill(template: str, rng: random.Random) -> str:
     return template.format(site=rng.choice(_FILL["site"]), name=rng.choice(_FILL["name"]),

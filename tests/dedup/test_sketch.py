@@ -91,14 +91,7 @@ def real_pairs(corpora):
     for lang, mode in (("zh", MODE_CHARS), ("en", MODE_WORDS)):
         planted = build_planted_set(corpora, lang, 80, seed=3)
         sets, _ = _shingles(planted.texts, mode)
-        first = {}
-        for i, label in enumerate(planted.labels):
-            if label in first:
-                pairs.append((sets[first[label]], sets[i]))
-            else:
-                first[label] = i
-        bases = list(first.values())
-        pairs += [(sets[a], sets[b]) for a, b in zip(bases[:-1:2], bases[1::2])][:40]
+        pairs += [(sets[a], sets[b]) for a, b in planted.index_pairs(max_unrelated=40)]
     return pairs
 
 
