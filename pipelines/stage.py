@@ -40,6 +40,27 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def stage_action(stage: str, out_dir: str | Path, key: str, force: bool = False) -> tuple[str, str]:
+    """What run_stage does with out_dir for this key, and why: (run | resume | rerun | skip | error, reason)."""
+    out_dir = Path(out_dir)
+    stage_file = out_dir / STAGE_FILE
+    previous = read_json(stage_file) if stage_file.exists() else None
+    if previous is None:
+        if out_dir.exists() and any(out_dir.iterdir()):
+            return "error", "the directory holds files not written by curate"
+        return "run", "no output yet"
+    if previous.get("key") != key or previous.get("stage") != stage or force:
+        return "rerun", "inputs or config changed"
+    if read_manifest(out_dir) is not None:
+        return "skip", "complete for these inputs and config"
+    return "resume", "an earlier run was interrupted"
+
+
+def stage_status(stage: str, out_dir: str | Path, key: str) -> str:
+    """stage_action as one line, for `curate run --dry-run`."""
+    return ": ".join(stage_action(stage, out_dir, key))
+
+
 def run_stage(stage: str, out_dir: str | Path, key: str, build: Callable[[Path], dict],
               catalog=None, run_id: str | None = None, force: bool = False) -> tuple[dict, bool]:
     """Run `build(out_dir) -> manifest` unless the directory is already complete for `key`.
@@ -48,43 +69,25 @@ def run_stage(stage: str, out_dir: str | Path, key: str, build: Callable[[Path],
     """
     out_dir = Path(out_dir)
     started = time.monotonic()
-    stage_file = out_dir / STAGE_FILE
-    previous = read_json(stage_file) if stage_file.exists() else None
-    if previous and (previous.get("key") != key or previous.get("stage") != stage or force):
+    action, _ = stage_action(stage, out_dir, key, force)
+    if action == "error":
+        raise ValueError(f"{out_dir} exists and holds files not written by curate; choose an empty --out")
+    if action == "rerun":
         log(f"{stage}: inputs or config changed since the last run in {out_dir}; starting over")
         shutil.rmtree(out_dir)
-        previous = None
-    elif previous is None and out_dir.exists() and any(out_dir.iterdir()):
-        raise ValueError(f"{out_dir} exists and holds files not written by curate; choose an empty --out")
-    manifest = read_manifest(out_dir) if previous else None
-    skipped = manifest is not None
+    skipped = action == "skip"
     if skipped:
         log(f"{stage}: {out_dir} is complete for these inputs and config; nothing to do")
+        manifest = read_manifest(out_dir)
     else:
-        if previous:
+        if action == "resume":
             log(f"{stage}: resuming in {out_dir}")
             for leftover in out_dir.rglob(".*.tmp-*"):
                 leftover.unlink()  # half-written files of a killed run; their tasks have no marker
         out_dir.mkdir(parents=True, exist_ok=True)
-        write_json(stage_file, {"stage": stage, "key": key})
+        write_json(out_dir / STAGE_FILE, {"stage": stage, "key": key})
         manifest = build(out_dir)
     seconds = time.monotonic() - started
     if catalog is not None and run_id is not None:
         catalog.record_stage(run_id, stage, out_dir, manifest, skipped=skipped, seconds=seconds)
     return manifest, skipped
-
-
-def stage_status(stage: str, out_dir: str | Path, key: str) -> str:
-    """What run_stage would do with out_dir for this key, and why (for `curate run --dry-run`)."""
-    out_dir = Path(out_dir)
-    stage_file = out_dir / STAGE_FILE
-    if not stage_file.exists():
-        if out_dir.exists() and any(out_dir.iterdir()):
-            return "error: the directory holds files not written by curate"
-        return "run: no output yet"
-    previous = read_json(stage_file)
-    if previous.get("key") != key or previous.get("stage") != stage:
-        return "rerun: inputs or config changed"
-    if read_manifest(out_dir) is not None:
-        return "skip: complete for these inputs and config"
-    return "resume: an earlier run was interrupted"
