@@ -123,7 +123,7 @@ class Catalog:
                        s["num_bytes"], s["sha256"]] for s in manifest.get("shards", [])]
         count_rows = [[run_id, stage, source, name, int(value)]
                       for source, named in sorted(manifest.get("counts", {}).items())
-                      for name, value in sorted(named.items()) if isinstance(value, int | float)]
+                      for name, value in sorted(named.items())]
         outputs = sorted(manifest.get("outputs", {}).items())
         for name, _ in outputs:
             if not _VIEW_NAME.match(name):

@@ -33,6 +33,10 @@ class StageJob:
     inputs: Callable[[], list[Path]]
     build: Callable[[Path], dict]
     describe: Callable[[dict], dict]
+    catalog_stage: str = ""  # the stage name in the catalog, as the stage's own command records it
+
+    def __post_init__(self) -> None:
+        self.catalog_stage = self.catalog_stage or self.stage
 
     def key(self) -> str:
         return fingerprint(self.settings(), self.inputs())
@@ -41,10 +45,6 @@ class StageJob:
         manifest, skipped = run_stage(self.catalog_stage, self.out_dir, self.key(), self.build, catalog, run_id)
         return {"stage": self.stage, "source": self.name, "skipped": skipped, "out_dir": str(self.out_dir),
                 **self.describe(manifest)}
-
-    @property
-    def catalog_stage(self) -> str:
-        return self.stage if self.stage in ("ingest", "clean", "dedup", "train") else f"{self.stage}_{self.name}"
 
     def status(self) -> str:
         try:
@@ -216,7 +216,8 @@ def _tokenizer_jobs(config: PipelineConfig, executor) -> list[StageJob]:
         inputs=lambda: key_dirs,
         build=lambda out: train_tokenizer(tok_config, list(domains.values()), out, log),
         describe=lambda m: {"docs_in": None, "docs_out": None, "removed": None, "mb_out": None, "counts": {},
-                            "summary": f"{m['num_out']:,} pieces ({tok_config.name})"})
+                            "summary": f"{m['num_out']:,} pieces ({tok_config.name})"},
+        catalog_stage="tokenizer_train")
     jobs = [train]
     if settings.eval:
         evals = [(eval_name, documents_dir(config, source)[0]) for eval_name, source in settings.eval.items()]
@@ -234,7 +235,8 @@ def _tokenizer_jobs(config: PipelineConfig, executor) -> list[StageJob]:
             inputs=lambda: [model_dir, *key_dirs, *(p for _, p in baselines)],
             build=build_report,
             describe=lambda m: {"docs_in": m["num_in"], "docs_out": None, "removed": None, "mb_out": None,
-                                "counts": {}, "summary": f"{m['num_out']} tokenizers on {len(evals)} eval sets"}))
+                                "counts": {}, "summary": f"{m['num_out']} tokenizers on {len(evals)} eval sets"},
+            catalog_stage="tokenizer_report"))
     return jobs
 
 
